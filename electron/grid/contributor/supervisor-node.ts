@@ -1,0 +1,111 @@
+// Runs a node attempt on a worker process and turns however it ended into a RunOutcome.
+import type { WorkerRunMessage } from '../../../shared/worker-ipc.js';
+import { readCpuMs } from '../worker/proc-stat.js';
+import type { Attempt, Ending, RunOutcome } from './supervisor-attempt.js';
+import type { WorkerProcess } from './process-worker.js';
+
+// A worker that announced it will exit gets this long before it is killed.
+const FATAL_EXIT_WAIT_MS = 2000;
+
+function describeExit(code: number | null, signal: string | null): string {
+  return signal ? `killed by signal ${signal}` : `exited with code ${code}`;
+}
+
+/** Outcome for the endings every runtime shares; `cpuMs` was sampled before any kill. */
+export function commonOutcome(attempt: Attempt, ending: Ending, cpuMs: number): RunOutcome {
+  const base = { attemptId: attempt.id, wallMs: attempt.wallMs(), cpuMs };
+  if (attempt.cancelRequested) return { ...base, state: 'cancelled' };
+  switch (ending.kind) {
+    case 'done':
+      return { ...base, state: 'succeeded', output: ending.output, outputFiles: [] };
+    case 'error':
+      return { ...base, state: 'failed', reason: ending.reason, error: ending.message };
+    case 'exit': {
+      const detail = ending.detail ? `: ${ending.detail}` : '';
+      const error = `worker process ${describeExit(ending.code, ending.signal)} during the task${detail}`;
+      return {
+        ...base,
+        state: 'failed',
+        reason: 'crash',
+        error,
+        ...(ending.code !== null ? { exitCode: ending.code } : {}),
+      };
+    }
+    case 'timeout':
+      return {
+        ...base,
+        state: 'failed',
+        reason: 'timeout',
+        error: `timed out after ${attempt.req.timeoutMs} ms`,
+      };
+    case 'cancel':
+      return { ...base, state: 'cancelled' };
+    case 'command':
+      throw new Error('command endings are mapped by the command runtime');
+  }
+}
+
+function waitExit(worker: WorkerProcess, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      worker.kill();
+      resolve(worker.exited.then(() => undefined));
+    }, ms);
+    void worker.exited.then(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
+/** Sends the task to `worker`, relays progress and logs, and waits for the first ending. */
+export async function runOnWorker(
+  attempt: Attempt,
+  worker: WorkerProcess,
+  run: Omit<WorkerRunMessage, 'type' | 'attemptId'>,
+): Promise<RunOutcome> {
+  const { hooks } = attempt;
+  const base = readCpuMs(worker.pid) ?? 0;
+  worker.clearStderr();
+  worker.onLine = (line) => hooks.onLog?.(line);
+  worker.onMessage = (msg) => {
+    if (msg.type === 'ready' || msg.attemptId !== attempt.id) return;
+    if (msg.type === 'progress') {
+      attempt.progress = msg.fraction;
+      hooks.onProgress?.(msg.fraction, msg.message);
+    } else if (msg.type === 'log') hooks.onLog?.(msg.line);
+    else if (msg.type === 'done')
+      attempt.end({ kind: 'done', output: msg.output, cpuMs: msg.cpuMs });
+    else
+      attempt.end({
+        kind: 'error',
+        message: msg.message,
+        reason: msg.kind,
+        cpuMs: msg.cpuMs,
+        fatal: msg.fatal ?? false,
+      });
+  };
+  void worker.exited.then(({ code, signal }) =>
+    attempt.end({ kind: 'exit', code, signal, detail: worker.recentStderr() }),
+  );
+  attempt.bind({
+    pid: worker.pid,
+    cpuMs: () => (readCpuMs(worker.pid) ?? Number.NaN) - base,
+    hardKill: () => worker.kill(),
+    softCancel: () => worker.send({ type: 'cancel', attemptId: attempt.id }),
+    setStopped: (stopped) => worker.signal(stopped ? 'SIGSTOP' : 'SIGCONT'),
+  });
+  worker.send({ type: 'run', attemptId: attempt.id, ...run });
+
+  const ending = await attempt.ending;
+  const cpuMs = ending.kind === 'done' || ending.kind === 'error' ? ending.cpuMs : attempt.cpuMs();
+  if (ending.kind === 'timeout' || ending.kind === 'cancel') {
+    worker.kill();
+    await worker.exited;
+  } else if (ending.kind === 'error' && ending.fatal) {
+    await waitExit(worker, FATAL_EXIT_WAIT_MS);
+  }
+  worker.onMessage = undefined;
+  worker.onLine = undefined;
+  return commonOutcome(attempt, ending, cpuMs);
+}

@@ -1,0 +1,277 @@
+// The durable sql.js store: ops applied in memory, journaled with group commit, bounded by snapshots.
+import initSqlJs, { type Database, type SqlJsStatic } from 'sql.js';
+import type { Logger } from 'pino';
+import { ensurePrivateDir } from './durable-fs.js';
+import { StoreCorruptError, StoreUnavailableError } from './errors.js';
+import { Journal, readJournal, type JournalIo } from './journal.js';
+import {
+  loadNewestSnapshot,
+  pruneSnapshots,
+  removeSnapshotTemps,
+  writeSnapshot,
+} from './snapshot.js';
+
+export interface DurableDbOptions<Op, R = unknown> {
+  /** Data directory of the store, created with mode 0o700. */
+  dir: string;
+  /** CREATE TABLE ... statements, run once on a fresh database (never on one loaded from a snapshot). */
+  schema: string[];
+  /**
+   * The only writer: a deterministic transition (no clock, no randomness, no I/O). It runs inside a
+   * SAVEPOINT, so a throw leaves the database unchanged and the op is not journaled. It must not
+   * BEGIN/COMMIT itself (nested SAVEPOINTs are fine) and must be synchronous.
+   */
+  apply: (db: Database, op: Op) => R;
+  /** PRAGMAs, functions, prepared statements: run after open and again after every export. */
+  afterOpen?: (db: Database) => void;
+  /** Take a snapshot after this many journal records; @defaultValue 200_000 */
+  snapshotEveryRecords?: number;
+  /** Called once if the journal fails; the store stays unavailable until reopened. */
+  onFailure?: (err: StoreUnavailableError) => void;
+  logger?: Logger;
+  /** Replaces the journal's write/fdatasync, for tests that count syncs or inject ENOSPC. */
+  journalIo?: Partial<JournalIo>;
+}
+
+/** What the journal holds: caller ops, and the epoch bump written by every open. */
+type Entry<Op> = { t: 'op'; op: Op } | { t: 'epoch'; epoch: number };
+
+const META_TABLE = '_durable_meta';
+const META_SCHEMA = `CREATE TABLE ${META_TABLE} (key TEXT PRIMARY KEY, value INTEGER NOT NULL)`;
+const DEFAULT_SNAPSHOT_EVERY = 200_000;
+
+let sqlJs: Promise<SqlJsStatic> | undefined;
+function loadSqlJs(): Promise<SqlJsStatic> {
+  return (sqlJs ??= initSqlJs());
+}
+
+function validate<Op, R>(
+  opts: DurableDbOptions<Op, R>,
+): Required<Pick<DurableDbOptions<Op, R>, 'snapshotEveryRecords'>> {
+  if (typeof opts.dir !== 'string' || opts.dir === '')
+    throw new TypeError('DurableDb: `dir` is required');
+  if (!Array.isArray(opts.schema))
+    throw new TypeError('DurableDb: `schema` must be an array of SQL');
+  if (typeof opts.apply !== 'function')
+    throw new TypeError('DurableDb: `apply` must be a function');
+  const every = opts.snapshotEveryRecords ?? DEFAULT_SNAPSHOT_EVERY;
+  if (!Number.isSafeInteger(every) || every < 1) {
+    throw new TypeError(
+      `DurableDb: \`snapshotEveryRecords\` must be a positive integer, got ${every}`,
+    );
+  }
+  return { snapshotEveryRecords: every };
+}
+
+export class DurableDb<Op, R = unknown> {
+  private sinceSnapshot: number;
+  private snapshotChain: Promise<void> = Promise.resolve();
+  private autoSnapshotPending = false;
+  private closing = false;
+  private closed: Promise<void> | undefined;
+  private lastSnapshotSeq: number;
+
+  private constructor(
+    readonly db: Database,
+    private readonly journal: Journal,
+    private readonly opts: DurableDbOptions<Op, R> & { snapshotEveryRecords: number },
+    baseSeq: number,
+    private epochValue: number,
+  ) {
+    this.lastSnapshotSeq = baseSeq;
+    this.sinceSnapshot = journal.lastSeq - baseSeq;
+  }
+
+  /**
+   * Loads the newest valid snapshot (the previous one if it is damaged), replays the journal after
+   * it, truncates a torn journal tail, then makes a new epoch durable before returning.
+   */
+  static async open<Op, R = unknown>(options: DurableDbOptions<Op, R>): Promise<DurableDb<Op, R>> {
+    const opts = { ...options, ...validate(options) };
+    const { dir, logger } = opts;
+    await ensurePrivateDir(dir);
+    await removeSnapshotTemps(dir);
+    const SQL = await loadSqlJs();
+    const snap = await loadNewestSnapshot(dir, logger);
+    const db = snap ? new SQL.Database(snap.bytes) : DurableDb.fresh(SQL, opts.schema);
+    let journal: Journal | undefined;
+    try {
+      opts.afterOpen?.(db);
+      const baseSeq = snap?.seq ?? 0;
+      let lastSeq = baseSeq;
+      for await (const rec of readJournal(dir, baseSeq + 1)) {
+        try {
+          DurableDb.applyEntry(db, opts.apply, rec.data as Entry<Op>);
+        } catch (err) {
+          const msg = `replay of journal seq ${rec.seq} failed; is apply deterministic?`;
+          throw new StoreCorruptError(msg, { cause: err });
+        }
+        lastSeq = rec.seq;
+      }
+      logger?.info({ dir, snapshotSeq: baseSeq, replayed: lastSeq - baseSeq }, 'store: opened');
+      journal = await Journal.open(dir, {
+        minNextSeq: lastSeq + 1,
+        onError: opts.onFailure,
+        io: opts.journalIo,
+        logger,
+      });
+      const store = new DurableDb<Op, R>(db, journal, opts, baseSeq, DurableDb.readEpoch(db));
+      await store.bumpEpoch();
+      return store;
+    } catch (err) {
+      await journal?.close();
+      db.close();
+      throw err;
+    }
+  }
+
+  private static fresh(SQL: SqlJsStatic, schema: string[]): Database {
+    const db = new SQL.Database();
+    for (const sql of [META_SCHEMA, ...schema]) db.run(sql);
+    return db;
+  }
+
+  private static readEpoch(db: Database): number {
+    const rows = db.exec(`SELECT value FROM ${META_TABLE} WHERE key = 'epoch'`);
+    return Number(rows[0]?.values[0]?.[0] ?? 0);
+  }
+
+  /** Runs `fn` in a savepoint: a throw rolls back everything it did. */
+  private static inSavepoint<T>(db: Database, fn: () => T): T {
+    db.run('SAVEPOINT durable_op');
+    try {
+      const result = fn();
+      if (result instanceof Promise) throw new TypeError('DurableDb: apply must be synchronous');
+      db.run('RELEASE durable_op');
+      return result;
+    } catch (err) {
+      try {
+        db.run('ROLLBACK TO durable_op');
+        db.run('RELEASE durable_op');
+      } catch {
+        // SQLite already rolled the whole transaction back (e.g. out of memory): the savepoint is
+        // gone and so are the op's changes. The op's own error is the one worth reporting.
+      }
+      throw err;
+    }
+  }
+
+  private static applyEntry<Op, R>(
+    db: Database,
+    apply: (db: Database, op: Op) => R,
+    e: Entry<Op>,
+  ): R | undefined {
+    switch (e.t) {
+      case 'op':
+        return DurableDb.inSavepoint(db, () => apply(db, e.op));
+      case 'epoch':
+        db.run(`INSERT OR REPLACE INTO ${META_TABLE} (key, value) VALUES ('epoch', ?)`, [e.epoch]);
+        return undefined;
+      default:
+        throw new StoreCorruptError(`unknown journal entry ${JSON.stringify(e)}`);
+    }
+  }
+
+  /** Incremented and durable on every open: fences attempt ids across coordinator restarts. */
+  get epoch(): number {
+    return this.epochValue;
+  }
+  /** True once the journal failed: every commit throws StoreUnavailableError; reopen to recover. */
+  get failed(): boolean {
+    return this.journal.failed;
+  }
+  /** Seq of the last committed op (durable or not). */
+  get seq(): number {
+    return this.journal.lastSeq;
+  }
+  /** Group-commit telemetry of the journal. */
+  get journalStats(): { flushes: number; records: number } {
+    return { ...this.journal.stats };
+  }
+
+  /**
+   * Applies `op` now and journals it. `result` is what apply returned; acknowledge to anyone only
+   * after `durable` resolves. A throwing op changes nothing and is not journaled. The op goes
+   * through JSON before apply sees it, so the live run and a replay see the same value.
+   */
+  commit(op: Op): { result: R; durable: Promise<void> } {
+    const json = this.writableJson(op);
+    const result = DurableDb.inSavepoint(this.db, () =>
+      this.opts.apply(this.db, JSON.parse(json) as Op),
+    );
+    const durable = this.journal.appendJson(`{"t":"op","op":${json}}`).durable;
+    // Fire-and-forget commits must not crash the process; failures also reach onFailure.
+    durable.catch(() => undefined);
+    this.countRecord();
+    return { result, durable };
+  }
+
+  private writableJson(op: Op): string {
+    if (this.closing) throw new StoreUnavailableError('store is closed');
+    if (this.journal.error) throw this.journal.error;
+    const json = JSON.stringify(op);
+    if (typeof json !== 'string') throw new TypeError('DurableDb: op is not JSON-serialisable');
+    return json;
+  }
+
+  private async bumpEpoch(): Promise<void> {
+    const entry: Entry<Op> = { t: 'epoch', epoch: this.epochValue + 1 };
+    DurableDb.applyEntry(this.db, this.opts.apply, entry);
+    this.epochValue = entry.epoch;
+    const { durable } = this.journal.appendJson(JSON.stringify(entry));
+    this.countRecord();
+    await durable;
+  }
+
+  private countRecord(): void {
+    if (++this.sinceSnapshot < this.opts.snapshotEveryRecords || this.autoSnapshotPending) return;
+    this.autoSnapshotPending = true;
+    // Off the request path: the export runs after the current commit's caller has returned.
+    setImmediate(() => {
+      this.snapshot()
+        .catch((err: unknown) =>
+          this.opts.logger?.error({ err }, 'store: automatic snapshot failed'),
+        )
+        .finally(() => (this.autoSnapshotPending = false));
+    });
+  }
+
+  /** Snapshots now (after any snapshot in flight: never two at once). */
+  snapshot(): Promise<void> {
+    const run = this.snapshotChain.then(() => this.snapshotNow(false));
+    this.snapshotChain = run.catch(() => undefined);
+    return run;
+  }
+
+  private async snapshotNow(final: boolean): Promise<void> {
+    if (this.journal.error) throw this.journal.error;
+    if (this.closing && !final) return; // an automatic snapshot scheduled just before close()
+    const seq = this.journal.lastSeq;
+    if (seq === this.lastSnapshotSeq) return;
+    // Export, rotate and seq are taken in one synchronous step so no commit falls between them.
+    const bytes = this.db.export();
+    this.opts.afterOpen?.(this.db);
+    this.sinceSnapshot = 0;
+    const rotated = this.journal.rotate();
+    // A snapshot at `seq` may only be published once the journal holds every record up to `seq`.
+    await rotated;
+    await writeSnapshot(this.opts.dir, seq, bytes);
+    this.lastSnapshotSeq = seq;
+    await pruneSnapshots(this.opts.dir);
+    this.opts.logger?.info({ seq, bytes: bytes.length }, 'store: snapshot written');
+  }
+
+  /** Waits for a snapshot in flight, optionally takes a final one, flushes the journal, closes. */
+  close(opts: { snapshot?: boolean } = {}): Promise<void> {
+    this.closed ??= this.closeNow(opts);
+    return this.closed;
+  }
+
+  private async closeNow(opts: { snapshot?: boolean }): Promise<void> {
+    this.closing = true;
+    await this.snapshotChain;
+    if (opts.snapshot && !this.journal.failed) await this.snapshotNow(true);
+    await this.journal.close();
+    this.db.close();
+  }
+}

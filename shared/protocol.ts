@@ -1,0 +1,146 @@
+// Coordinator <-> contributor messages over the WebSocket at /api/v1/connect (SPEC §2), one schema each.
+import { z } from 'zod';
+import { blobRefSchema, PLATFORMS } from './job-file.js';
+
+export const PROTOCOL_VERSION = 1;
+
+const id = z.string().min(1).max(200);
+const attemptId = z.string().regex(/^[A-Za-z0-9._:-]{1,200}$/, 'not an attempt id');
+const ms = z.number().finite().min(0);
+
+export const capabilitiesSchema = z.strictObject({
+  cores: z.number().int().min(1).max(4096),
+  memoryMb: z.number().int().min(0),
+  platform: z.enum(PLATFORMS),
+  arch: z.string().min(1).max(50),
+  runtimes: z.array(z.enum(['node', 'command'])).min(1),
+  tags: z.array(z.string().min(1).max(100)).max(100).default([]),
+  slots: z.number().int().min(0).max(4096),
+});
+export type Capabilities = z.infer<typeof capabilitiesSchema>;
+
+export const policyStatusSchema = z.strictObject({
+  state: z.enum(['working', 'idle', 'paused']),
+  reason: z.string().max(500),
+  until: z.number().optional(),
+});
+export type PolicyStatus = z.infer<typeof policyStatusSchema>;
+
+const runningAttempt = z.strictObject({
+  attemptId,
+  progress: z.number().min(0).max(1).optional(),
+  message: z.string().max(1000).optional(),
+  suspended: z.boolean().optional(),
+});
+
+export const helloSchema = z.strictObject({
+  type: z.literal('hello'),
+  protocol: z.number().int(),
+  contributorId: id,
+  name: z.string().min(1).max(200),
+  user: z.string().max(200).optional(),
+  caps: capabilitiesSchema,
+  heartbeatMs: z.number().int().min(50).max(600_000),
+  /** What this machine is running right now: after a reconnect, the coordinator adopts these. */
+  running: z
+    .array(z.strictObject({ attemptId, jobId: id, idx: z.number().int().min(0) }))
+    .max(4096),
+  policy: policyStatusSchema.optional(),
+});
+
+export const resultSchema = z.strictObject({
+  type: z.literal('result'),
+  attemptId,
+  state: z.enum(['succeeded', 'failed', 'cancelled']),
+  output: z.json().optional(),
+  outputFiles: z.array(blobRefSchema).max(10_000).optional(),
+  error: z
+    .string()
+    .max(64 * 1024)
+    .optional(),
+  reason: z.string().max(50).optional(),
+  exitCode: z.number().int().optional(),
+  wallMs: ms,
+  cpuMs: ms,
+});
+export type ResultMessage = z.infer<typeof resultSchema>;
+
+export const contributorMessageSchema = z.discriminatedUnion('type', [
+  helloSchema,
+  z.strictObject({ type: z.literal('ready'), slots: z.number().int().min(0).max(4096) }),
+  z.strictObject({
+    type: z.literal('heartbeat'),
+    running: z.array(runningAttempt).max(4096),
+    policy: policyStatusSchema.optional(),
+  }),
+  z.strictObject({ type: z.literal('started'), attemptId }),
+  z.strictObject({
+    type: z.literal('progress'),
+    attemptId,
+    fraction: z.number().min(0).max(1),
+    message: z.string().max(1000).optional(),
+  }),
+  z.strictObject({
+    type: z.literal('log'),
+    attemptId,
+    lines: z.array(z.string().max(4096)).max(100),
+  }),
+  resultSchema,
+  z.strictObject({
+    type: z.literal('probe-reply'),
+    attemptId,
+    alive: z.boolean(),
+    cpuMs: ms,
+    progress: z.number().min(0).max(1).optional(),
+    suspended: z.boolean(),
+  }),
+  z.strictObject({ type: z.literal('vacate'), attemptId, reason: z.string().max(500) }),
+]);
+export type ContributorMessage = z.infer<typeof contributorMessageSchema>;
+export type Hello = z.infer<typeof helloSchema>;
+
+export const assignmentSchema = z.strictObject({
+  attemptId,
+  jobId: id,
+  idx: z.number().int().min(0),
+  number: z.number().int().min(1),
+  runtime: z.enum(['node', 'command']),
+  module: blobRefSchema.optional(),
+  command: z.array(z.string()).optional(),
+  input: z.json(),
+  files: z.array(blobRefSchema),
+  outputs: z.array(z.string()),
+  timeoutMs: z.number().int().min(1),
+});
+export type Assignment = z.infer<typeof assignmentSchema>;
+
+export const coordinatorMessageSchema = z.discriminatedUnion('type', [
+  z.strictObject({
+    type: z.literal('welcome'),
+    protocol: z.number().int(),
+    coordinatorId: id,
+    contributorId: id,
+    heartbeatMs: z.number().int().min(50),
+  }),
+  z.strictObject({ type: z.literal('assign'), attempts: z.array(assignmentSchema).min(1) }),
+  z.strictObject({ type: z.literal('result-ack'), attemptId, accepted: z.boolean() }),
+  z.strictObject({ type: z.literal('cancel'), attemptId, reason: z.string() }),
+  z.strictObject({ type: z.literal('probe'), attemptId }),
+  z.strictObject({
+    type: z.literal('scale'),
+    backlog: z.number().int().min(0),
+    slotsOnOffer: z.number().int().min(0),
+  }),
+  z.strictObject({ type: z.literal('error'), code: z.string(), message: z.string() }),
+]);
+export type CoordinatorMessage = z.infer<typeof coordinatorMessageSchema>;
+
+/** WebSocket close codes with a meaning of our own (4000-4999 are free for applications). */
+export const CLOSE = {
+  badCredential: 4001,
+  badMessage: 4002,
+  protocolMismatch: 4003,
+  replaced: 4004,
+  revoked: 4005,
+  shuttingDown: 4006,
+} as const;
