@@ -2,6 +2,7 @@
 // The layer rules are errors on purpose: do not relax them to make a change pass.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import globals from 'globals';
 
 const ourLayers = {
   electron: { group: ['**/electron/**', 'electron'], message: 'shared/ imports nothing of ours' },
@@ -25,6 +26,7 @@ export default tseslint.config(
   {
     // Plain JS (task fixtures, this file) is not part of a TS project: lint it without types.
     files: ['**/*.js', '**/*.mjs'],
+    languageOptions: { globals: { ...globals.node } },
     extends: [tseslint.configs.disableTypeChecked],
   },
   {

@@ -1,0 +1,152 @@
+// Options of the contributor manager with their defaults (checked at once), the machine's
+// capabilities and the contributor id that is kept in the data directory across restarts.
+import { randomUUID } from 'node:crypto';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import pino, { type Logger } from 'pino';
+import { PLATFORMS, type Platform } from '../../../shared/job-file.js';
+import type { Capabilities } from '../../../shared/protocol.js';
+import type { SupervisorOptions } from './supervisor.js';
+
+export interface ManagerOptions {
+  /** Coordinator base URL, e.g. http://127.0.0.1:7070; the socket is `/api/v1/connect` on it. */
+  url: string;
+  /** Bearer credential for the socket upgrade and the blob requests. Never logged. */
+  credential: string;
+  /** Holds contributor.json ({contributorId}), blobs/ and work/. */
+  dataDir: string;
+  /** Machine name shown to the coordinator. @defaultValue os.hostname() */
+  name?: string;
+  /** Most worker slots this machine may open (`--workers`). */
+  maxSlots: number;
+  /** Slots opened at start; grown on `scale`, shrunk back after idling. @defaultValue 1 */
+  initialSlots?: number;
+  /** Run `command` tasks (`--allow-commands`). */
+  allowCommands: boolean;
+  /** Heartbeat interval promised in hello. @defaultValue 2000 */
+  heartbeatMs?: number;
+  tags?: string[];
+  /** Passed through to the Supervisor (execPath, env, workerPath...). */
+  supervisor?: Partial<SupervisorOptions>;
+  logger?: Logger;
+  /** Reconnect back-off, with jitter. @defaultValue { minMs: 200, maxMs: 5000 } */
+  reconnect?: { minMs: number; maxMs: number };
+  /** Wait before retrying after the coordinator refused us (bad credential, revoked). @defaultValue 30000 */
+  refusedRetryMs?: number;
+  /** Shrink back to initialSlots after this long without an assignment. @defaultValue 60000 */
+  idleShrinkMs?: number;
+  /** Upgrade + welcome must complete within this. @defaultValue 10000 */
+  handshakeTimeoutMs?: number;
+  /** Progress messages per attempt are sent at most once per this interval. @defaultValue 200 */
+  progressIntervalMs?: number;
+  /** Log lines are batched for this long. @defaultValue 250 */
+  logFlushMs?: number;
+  /** Milliseconds clock, for wall times. @defaultValue Date.now */
+  now?: () => number;
+  random?: () => number;
+}
+
+export type ResolvedOptions = Required<
+  Omit<ManagerOptions, 'supervisor' | 'logger' | 'tags' | 'name'>
+> & {
+  name: string;
+  tags: string[];
+  supervisor: Partial<SupervisorOptions>;
+  logger: Logger;
+};
+
+function check(ok: boolean, field: string, why: string): void {
+  if (!ok) throw new RangeError(`ContributorManager: ${field} ${why}`);
+}
+
+export function resolveOptions(opts: ManagerOptions): ResolvedOptions {
+  const o: ResolvedOptions = {
+    name: os.hostname() || 'contributor',
+    initialSlots: 1,
+    heartbeatMs: 2000,
+    tags: [],
+    supervisor: {},
+    logger: pino({ level: 'info' }),
+    reconnect: { minMs: 200, maxMs: 5000 },
+    refusedRetryMs: 30_000,
+    idleShrinkMs: 60_000,
+    handshakeTimeoutMs: 10_000,
+    progressIntervalMs: 200,
+    logFlushMs: 250,
+    now: Date.now,
+    random: Math.random,
+    ...stripUndefined(opts),
+    url: opts.url,
+    credential: opts.credential,
+    dataDir: opts.dataDir,
+    maxSlots: opts.maxSlots,
+    allowCommands: opts.allowCommands,
+  };
+  check(/^https?:\/\//.test(o.url), 'url', `must be an http(s) URL, got ${JSON.stringify(o.url)}`);
+  check(o.credential.length > 0, 'credential', 'must not be empty');
+  check(o.dataDir.length > 0, 'dataDir', 'must not be empty');
+  check(Number.isInteger(o.maxSlots) && o.maxSlots >= 1, 'maxSlots', 'must be an integer ≥ 1');
+  check(
+    Number.isInteger(o.initialSlots) && o.initialSlots >= 1 && o.initialSlots <= o.maxSlots,
+    'initialSlots',
+    `must be an integer in 1..maxSlots (${o.maxSlots})`,
+  );
+  check(
+    Number.isInteger(o.heartbeatMs) && o.heartbeatMs >= 50 && o.heartbeatMs <= 600_000,
+    'heartbeatMs',
+    'must be an integer in 50..600000',
+  );
+  check(
+    o.reconnect.minMs > 0 && o.reconnect.maxMs >= o.reconnect.minMs,
+    'reconnect',
+    'needs 0 < minMs ≤ maxMs',
+  );
+  return o;
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+export function capabilities(o: ResolvedOptions, slots: number): Capabilities {
+  const platform = process.platform as Platform;
+  if (!PLATFORMS.includes(platform)) throw new Error(`unsupported platform ${process.platform}`);
+  return {
+    cores: Math.max(1, os.availableParallelism()),
+    memoryMb: Math.floor(os.totalmem() / 1024 / 1024),
+    platform,
+    arch: os.arch(),
+    runtimes: o.allowCommands ? ['node', 'command'] : ['node'],
+    tags: o.tags,
+    slots,
+  };
+}
+
+export function osUser(): string | undefined {
+  try {
+    return os.userInfo().username.slice(0, 200) || undefined;
+  } catch {
+    return undefined; // no passwd entry (containers): the field is optional
+  }
+}
+
+/** Reads `<dataDir>/contributor.json`, creating it with a fresh id the first time. */
+export async function loadContributorId(dataDir: string): Promise<string> {
+  const file = path.join(dataDir, 'contributor.json');
+  try {
+    const parsed = JSON.parse(await readFile(file, 'utf8')) as { contributorId?: unknown };
+    if (typeof parsed.contributorId === 'string' && parsed.contributorId.length > 0)
+      return parsed.contributorId;
+    throw new Error(`${file} has no contributorId`);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  const contributorId = randomUUID();
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  // Temp + rename: a crash must not leave a torn file that would mint a second identity.
+  const temp = `${file}.${process.pid}.tmp`;
+  await writeFile(temp, `${JSON.stringify({ contributorId }, null, 2)}\n`, { mode: 0o600 });
+  await rename(temp, file);
+  return contributorId;
+}

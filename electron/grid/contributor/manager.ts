@@ -1,0 +1,419 @@
+// The contributor manager: keeps the connection to the coordinator, pulls work with `ready`
+// credits it can honour, runs assignments on the supervisor and reports every result until acked.
+import { EventEmitter } from 'node:events';
+import { mkdir, realpath } from 'node:fs/promises';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import {
+  PROTOCOL_VERSION,
+  type Assignment,
+  type ContributorMessage,
+  type CoordinatorMessage,
+  type Hello,
+  type ResultMessage,
+} from '../../../shared/protocol.js';
+import { BlobCache } from './blob-cache.js';
+import { Connection, type Welcome } from './connection.js';
+import { ActiveAttempt, type AttemptPhase } from './manager-attempt.js';
+import { SlotCredits } from './manager-credits.js';
+import {
+  capabilities,
+  loadContributorId,
+  osUser,
+  resolveOptions,
+  type ManagerOptions,
+  type ResolvedOptions,
+} from './manager-options.js';
+import { Supervisor } from './supervisor.js';
+
+export type { ManagerOptions } from './manager-options.js';
+
+export interface ManagerEvents {
+  connected: (welcome: { coordinatorId: string; heartbeatMs: number }) => void;
+  disconnected: (info: { code: number; reason: string; refused: boolean }) => void;
+  assigned: (assignment: Assignment) => void;
+  started: (attemptId: string) => void;
+  /** A result is ready (and sent if connected); it is kept until acknowledged. */
+  outcome: (result: ResultMessage) => void;
+  acknowledged: (ack: { attemptId: string; accepted: boolean }) => void;
+  slots: (slots: { capacity: number; free: number }) => void;
+}
+
+export interface ManagerStatus {
+  contributorId: string;
+  connected: boolean;
+  slots: number;
+  maxSlots: number;
+  freeSlots: number;
+  promised: number;
+  running: {
+    attemptId: string;
+    jobId: string;
+    idx: number;
+    phase: AttemptPhase;
+    progress?: number;
+    message?: string;
+  }[];
+  unacknowledged: string[];
+}
+
+type Incoming = Exclude<CoordinatorMessage, Welcome>;
+
+export class ContributorManager {
+  private readonly o: ResolvedOptions;
+  private readonly log: Logger;
+  private readonly events = new EventEmitter();
+  private readonly credits: SlotCredits;
+  private readonly active = new Map<string, ActiveAttempt>();
+  /** Results sent (or to send) and not yet acknowledged; jobId/idx go into the hello's running list. */
+  private readonly unacked = new Map<
+    string,
+    { result: ResultMessage; jobId: string; idx: number }
+  >();
+  private readonly runs = new Set<Promise<void>>();
+  private id: string | undefined;
+  private supervisor: Supervisor | undefined;
+  private cache: BlobCache | undefined;
+  private conn: Connection | undefined;
+  private cacheDir = '';
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private idleTimer: NodeJS.Timeout | undefined;
+  private state: 'new' | 'started' | 'stopped' = 'new';
+
+  constructor(opts: ManagerOptions) {
+    this.o = resolveOptions(opts);
+    // The credential goes nowhere near the logger: only the URL and the machine name do.
+    this.log = this.o.logger.child({ component: 'contributor' });
+    this.credits = new SlotCredits(this.o.initialSlots, this.o.maxSlots);
+  }
+
+  get contributorId(): string {
+    if (!this.id)
+      throw new Error('ContributorManager: contributorId is known once start() resolved');
+    return this.id;
+  }
+
+  on<E extends keyof ManagerEvents>(event: E, listener: ManagerEvents[E]): this {
+    this.events.on(event, listener);
+    return this;
+  }
+
+  off<E extends keyof ManagerEvents>(event: E, listener: ManagerEvents[E]): this {
+    this.events.off(event, listener);
+    return this;
+  }
+
+  private emit<E extends keyof ManagerEvents>(e: E, ...args: Parameters<ManagerEvents[E]>): void {
+    this.events.emit(e, ...args);
+  }
+
+  /** Loads the identity, starts the workers, then connects (and keeps reconnecting until stop). */
+  async start(): Promise<void> {
+    if (this.state !== 'new') throw new Error('ContributorManager: start() can be called once');
+    this.state = 'started';
+    await mkdir(this.o.dataDir, { recursive: true, mode: 0o700 });
+    // Workers' read permission is checked on resolved paths; staged files must resolve inside it.
+    const dataDir = await realpath(this.o.dataDir);
+    this.id = await loadContributorId(dataDir);
+    this.cacheDir = path.join(dataDir, 'blobs');
+    this.cache = await BlobCache.open(this.cacheDir, {
+      baseUrl: this.o.url,
+      credential: this.o.credential,
+    });
+    this.supervisor = new Supervisor({
+      workRoot: path.join(dataDir, 'work'),
+      blobCacheDir: this.cacheDir,
+      allowCommands: this.o.allowCommands,
+      logger: this.log,
+      ...this.o.supervisor,
+      slots: this.credits.capacity,
+    });
+    await this.supervisor.start();
+    this.conn = new Connection(
+      {
+        url: this.o.url,
+        credential: this.o.credential,
+        logger: this.log,
+        reconnect: this.o.reconnect,
+        refusedRetryMs: this.o.refusedRetryMs,
+        handshakeTimeoutMs: this.o.handshakeTimeoutMs,
+        random: this.o.random,
+      },
+      {
+        hello: () => this.hello(),
+        welcome: (w) => this.onWelcome(w),
+        message: (m) => this.onMessage(m),
+        closed: (info) => this.onClosed(info),
+      },
+    );
+    this.log.info(
+      { url: this.o.url, contributorId: this.id, slots: this.credits.capacity },
+      'contributor starting',
+    );
+    this.conn.open();
+  }
+
+  /** Disconnects, kills running attempts and workers. Unacknowledged results are dropped. */
+  async stop(): Promise<void> {
+    if (this.state !== 'started') return;
+    this.state = 'stopped';
+    clearInterval(this.heartbeatTimer);
+    clearTimeout(this.idleTimer);
+    await this.conn?.close();
+    this.cache?.close();
+    // Attempts still fetching must not start; running ones die with the supervisor.
+    for (const attempt of this.active.values())
+      if (attempt.phase === 'fetching') void attempt.cancel();
+    await this.supervisor?.stop();
+    await Promise.allSettled([...this.runs]);
+  }
+
+  status(): ManagerStatus {
+    const running = [...this.active.values()].map((at) => ({
+      attemptId: at.id,
+      jobId: at.a.jobId,
+      idx: at.a.idx,
+      phase: at.phase,
+      ...(at.progress !== undefined ? { progress: at.progress } : {}),
+      ...(at.message !== undefined ? { message: at.message } : {}),
+    }));
+    return {
+      contributorId: this.id ?? '',
+      connected: this.conn?.ready ?? false,
+      slots: this.credits.capacity,
+      maxSlots: this.o.maxSlots,
+      freeSlots: Math.max(0, this.credits.capacity - this.active.size),
+      promised: this.credits.promised,
+      running,
+      unacknowledged: [...this.unacked.keys()],
+    };
+  }
+
+  /** Drops the socket as a network failure would; the manager reconnects (tests, diagnostics). */
+  dropConnection(): void {
+    this.conn?.drop();
+  }
+
+  private send(msg: ContributorMessage): boolean {
+    return this.conn?.send(msg) ?? false;
+  }
+
+  private hello(): Hello {
+    // Finished but unacknowledged attempts count as running: the coordinator must not re-assign them.
+    const running = [
+      ...[...this.active.values()].map((at) => ({
+        attemptId: at.id,
+        jobId: at.a.jobId,
+        idx: at.a.idx,
+      })),
+      ...[...this.unacked.values()].map((u) => ({
+        attemptId: u.result.attemptId,
+        jobId: u.jobId,
+        idx: u.idx,
+      })),
+    ];
+    const user = osUser();
+    return {
+      type: 'hello',
+      protocol: PROTOCOL_VERSION,
+      contributorId: this.contributorId,
+      name: this.o.name.slice(0, 200),
+      ...(user ? { user } : {}),
+      caps: capabilities(this.o, this.credits.capacity),
+      heartbeatMs: this.o.heartbeatMs,
+      running,
+    };
+  }
+
+  private onWelcome(w: Welcome): void {
+    if (w.contributorId !== this.id)
+      this.log.warn(
+        { ours: this.id, theirs: w.contributorId },
+        'the coordinator knows us under another id',
+      );
+    this.log.info({ coordinatorId: w.coordinatorId }, 'connected to the coordinator');
+    this.credits.resetPromises();
+    for (const { result } of this.unacked.values()) this.send(result);
+    this.offerSlots();
+    clearInterval(this.heartbeatTimer);
+    // Beat at the interval we promised, or faster if the coordinator asks for it.
+    const every = Math.min(this.o.heartbeatMs, w.heartbeatMs);
+    this.heartbeatTimer = setInterval(() => this.sendHeartbeat(), every);
+    this.emit('connected', { coordinatorId: w.coordinatorId, heartbeatMs: every });
+  }
+
+  private onClosed(info: { code: number; reason: string; refused: boolean }): void {
+    clearInterval(this.heartbeatTimer);
+    this.heartbeatTimer = undefined;
+    // Credit lives with the connection: the next one starts from zero on both sides.
+    this.credits.resetPromises();
+    if (this.state === 'started') this.resizeTowardsTarget();
+    this.emit('disconnected', info);
+  }
+
+  private sendHeartbeat(): void {
+    const running = [...this.active.values()].map((at) => at.heartbeat());
+    this.send({ type: 'heartbeat', running });
+  }
+
+  private onMessage(m: Incoming): void {
+    switch (m.type) {
+      case 'assign':
+        for (const a of m.attempts) this.onAssign(a);
+        return;
+      case 'result-ack':
+        return this.onAck(m.attemptId, m.accepted);
+      case 'cancel':
+        return this.onCancel(m.attemptId, m.reason);
+      case 'probe':
+        return this.onProbe(m.attemptId);
+      case 'scale':
+        return this.onScale(m.backlog, m.slotsOnOffer);
+      case 'error':
+        this.log.warn({ code: m.code, message: m.message }, 'the coordinator reported an error');
+        return;
+      default: {
+        const never: never = m;
+        this.log.warn({ msg: never }, 'unhandled message');
+      }
+    }
+  }
+
+  private onAssign(a: Assignment): void {
+    const log = this.log.child({ attemptId: a.attemptId, jobId: a.jobId, idx: a.idx });
+    if (this.active.has(a.attemptId) || this.unacked.has(a.attemptId)) {
+      log.warn('ignored a duplicate assignment');
+      const done = this.unacked.get(a.attemptId);
+      if (done) this.send(done.result);
+      return;
+    }
+    if (!this.credits.take(this.active.size)) {
+      log.warn({ slots: this.credits.capacity }, 'assignment beyond our free slots; vacating it');
+      this.send({
+        type: 'vacate',
+        attemptId: a.attemptId,
+        reason: 'no free slot on this contributor',
+      });
+      return;
+    }
+    this.armIdleShrink();
+    const attempt = new ActiveAttempt(a, {
+      cache: this.cache!,
+      supervisor: this.supervisor!,
+      cacheDir: this.cacheDir,
+      logger: this.log,
+      send: (msg) => this.send(msg),
+      now: this.o.now,
+      progressIntervalMs: this.o.progressIntervalMs,
+      logFlushMs: this.o.logFlushMs,
+    });
+    this.active.set(a.attemptId, attempt);
+    log.info({ runtime: a.runtime, number: a.number }, 'attempt assigned');
+    this.emit('assigned', a);
+    const run = attempt.run().then((result) => this.finish(attempt, result));
+    this.runs.add(run);
+    void run.finally(() => this.runs.delete(run));
+  }
+
+  private finish(attempt: ActiveAttempt, result: ResultMessage): void {
+    this.active.delete(attempt.id);
+    if (this.state === 'stopped') return; // killed by stop(): nobody is left to tell
+    attempt.log.info(
+      { state: result.state, wallMs: result.wallMs, cpuMs: result.cpuMs },
+      'attempt finished',
+    );
+    this.unacked.set(attempt.id, { result, jobId: attempt.a.jobId, idx: attempt.a.idx });
+    this.send(result);
+    this.emit('outcome', result);
+    this.resizeTowardsTarget();
+    this.offerSlots();
+  }
+
+  private onAck(attemptId: string, accepted: boolean): void {
+    if (!this.unacked.delete(attemptId)) return;
+    this.log.debug({ attemptId, accepted }, 'result acknowledged');
+    this.emit('acknowledged', { attemptId, accepted });
+    this.supervisor
+      ?.removeOutputs(attemptId)
+      .catch((err: unknown) => this.log.warn({ err, attemptId }, 'could not remove output files'));
+  }
+
+  private onCancel(attemptId: string, reason: string): void {
+    const attempt = this.active.get(attemptId);
+    if (!attempt) return;
+    attempt.log.info({ reason }, 'cancel requested by the coordinator');
+    attempt.cancel().catch((err: unknown) => attempt.log.warn({ err }, 'cancel failed'));
+  }
+
+  private onProbe(attemptId: string): void {
+    const p = this.supervisor?.probe(attemptId);
+    const progress = p?.progress ?? this.active.get(attemptId)?.progress;
+    this.send({
+      type: 'probe-reply',
+      attemptId,
+      // An attempt still fetching its blobs is alive too, just not on a worker yet.
+      alive: p?.alive ?? this.active.has(attemptId),
+      cpuMs: p?.cpuMs ?? 0,
+      ...(progress !== undefined ? { progress } : {}),
+      suspended: p?.suspended ?? false,
+    });
+  }
+
+  private onScale(backlog: number, slotsOnOffer: number): void {
+    const before = this.credits.capacity;
+    const after = this.credits.grow(backlog - slotsOnOffer);
+    if (after !== before) {
+      this.supervisor?.setSlots(after);
+      this.log.info({ from: before, to: after, backlog }, 'scaled up');
+      this.emitSlots();
+    }
+    this.armIdleShrink();
+    this.offerSlots();
+  }
+
+  private armIdleShrink(): void {
+    clearTimeout(this.idleTimer);
+    if (
+      this.credits.target <= this.credits.initial &&
+      this.credits.capacity <= this.credits.initial
+    )
+      return;
+    this.idleTimer = setTimeout(() => {
+      this.credits.shrink(this.active.size);
+      this.resizeTowardsTarget();
+    }, this.o.idleShrinkMs);
+    this.idleTimer.unref();
+  }
+
+  /** Applies a pending shrink as far as running attempts and promised credits allow. */
+  private resizeTowardsTarget(): void {
+    const before = this.credits.capacity;
+    const after = this.credits.settle(this.active.size);
+    if (after !== before) {
+      this.supervisor?.setSlots(after);
+      this.log.info({ from: before, to: after }, 'scaled down after idling');
+      this.emitSlots();
+    }
+    // `ready` credit cannot be withdrawn; with nothing running, a fresh connection (credit 0) is
+    // the clean way to hand back the slots we no longer want to fill.
+    const blocked = after > this.credits.target && this.credits.promised > 0;
+    if (blocked && this.active.size === 0 && this.conn?.ready) {
+      this.log.info(
+        { slots: after, target: this.credits.target },
+        'reconnecting to hand back credit',
+      );
+      this.conn.recycle('shrinking slots');
+    }
+  }
+
+  /** Announces every free slot not yet promised: the coordinator adds it to our credit. */
+  private offerSlots(): void {
+    if (!this.conn?.ready) return;
+    const n = this.credits.offer(this.active.size);
+    if (n > 0 && !this.send({ type: 'ready', slots: n })) this.credits.promised -= n;
+  }
+
+  private emitSlots(): void {
+    this.emit('slots', { capacity: this.credits.capacity, free: this.status().freeSlots });
+  }
+}

@@ -1,0 +1,103 @@
+// The contributor endpoint: WebSocket upgrades at /api/v1/connect, authenticated, then protocol frames.
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { API_PREFIX } from '../../../shared/api.js';
+import { fieldIssues } from '../../../shared/validate.js';
+import {
+  CLOSE,
+  PROTOCOL_VERSION,
+  contributorMessageSchema,
+  type CoordinatorMessage,
+} from '../../../shared/protocol.js';
+import type { Engine } from './engine.js';
+import type { Session, Peer } from './session.js';
+
+const HELLO_TIMEOUT_MS = 10_000;
+
+export class Connections {
+  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 * 1024 });
+
+  constructor(
+    private readonly engine: Engine,
+    private readonly authorize: (credential: string | undefined) => boolean,
+  ) {
+    this.wss.on('connection', (ws) => this.accept(ws));
+  }
+
+  /** Handle an HTTP upgrade; anything but an authorized /connect is refused before any frame. */
+  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const path = (req.url ?? '').split('?')[0];
+    if (path !== `${API_PREFIX}/connect`) return refuse(socket, 404, 'Not Found');
+    const auth = req.headers.authorization;
+    const credential = auth?.startsWith('Bearer ') ? auth.slice(7) : undefined;
+    if (!this.authorize(credential)) return refuse(socket, 401, 'Unauthorized');
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.wss.emit('connection', ws, req));
+  }
+
+  private accept(ws: WebSocket): void {
+    const peer: Peer = {
+      send: (message: CoordinatorMessage) => {
+        if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(message));
+      },
+      close: (code, reason) => ws.close(code, reason),
+    };
+    let session: Session | undefined;
+    const helloTimer = setTimeout(() => ws.close(CLOSE.badMessage, 'no hello'), HELLO_TIMEOUT_MS);
+    ws.on('message', (data, isBinary) => {
+      const parsed = parse(isBinary ? undefined : String(data));
+      if (!parsed.ok) {
+        this.engine.log.warn({ contributorId: session?.id, error: parsed.error }, 'bad frame from contributor');
+        peer.send({ type: 'error', code: 'BAD_INPUT', message: parsed.error });
+        ws.close(CLOSE.badMessage, 'bad message');
+        return;
+      }
+      const msg = parsed.msg;
+      try {
+        if (!session) {
+          if (msg.type !== 'hello') throw new Error('the first message must be hello');
+          if (msg.protocol !== PROTOCOL_VERSION) {
+            ws.close(CLOSE.protocolMismatch, `protocol ${PROTOCOL_VERSION} required`);
+            return;
+          }
+          clearTimeout(helloTimer);
+          session = this.engine.hello(peer, msg);
+          return;
+        }
+        this.engine.message(session, msg);
+      } catch (err) {
+        const message = err instanceof Error ? err.message : String(err);
+        peer.send({ type: 'error', code: 'BAD_INPUT', message });
+        ws.close(CLOSE.badMessage, message.slice(0, 120));
+      }
+    });
+    ws.on('close', () => {
+      clearTimeout(helloTimer);
+      if (session) this.engine.disconnected(session, peer);
+    });
+    ws.on('error', (err) => this.engine.log.debug({ err }, 'contributor socket error'));
+  }
+
+  close(): void {
+    for (const ws of this.wss.clients) ws.close(CLOSE.shuttingDown, 'coordinator stopping');
+    this.wss.close();
+  }
+}
+
+function parse(text: string | undefined) {
+  if (text === undefined) return { ok: false as const, error: 'binary frames are not part of the protocol' };
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return { ok: false as const, error: 'frame is not JSON' };
+  }
+  const result = contributorMessageSchema.safeParse(json);
+  if (!result.success)
+    return { ok: false as const, error: fieldIssues(result.error).map((i) => `${i.field}: ${i.message}`).join('; ') };
+  return { ok: true as const, msg: result.data };
+}
+
+function refuse(socket: Duplex, status: number, text: string): void {
+  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+}

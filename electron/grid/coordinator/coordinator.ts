@@ -1,0 +1,134 @@
+// Assembles a running coordinator: store, blobs, engine, HTTP + WebSocket server, contact loop.
+import { writeFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import Fastify from 'fastify';
+import type { Logger } from 'pino';
+import { ColonyError, HTTP_STATUS, ValidationError } from '../../../shared/errors.js';
+import { BlobStore } from '../store/blobs.js';
+import { DurableDb } from '../store/durable-db.js';
+import type { ApplyResult, Op } from '../store/ops.js';
+import { SCHEMA } from '../store/schema.js';
+import { applyOp } from '../store/state-machine.js';
+import { StoreError } from '../store/errors.js';
+import { loadOrCreateIdentity, sameSecret, type Identity } from '../trust/identity.js';
+import { Connections } from './connections.js';
+import { contactTick } from './contact.js';
+import { Engine } from './engine.js';
+import { registerRoutes } from './routes.js';
+import { Views } from './views.js';
+
+export interface CoordinatorOptions {
+  dataDir: string;
+  /** @defaultValue '127.0.0.1' */
+  host?: string;
+  /** 0 picks a free port. @defaultValue 7070 */
+  port?: number;
+  name?: string;
+  logger: Logger;
+  /** @defaultValue 1 GiB */
+  maxBlobBytes?: number;
+  /** @defaultValue 100_000_000 */
+  maxTasksPerJob?: number;
+  /** @defaultValue 16 MiB */
+  maxBodyBytes?: number;
+  /** Contact loop period. @defaultValue 250 */
+  tickMs?: number;
+  reconnectGraceMs?: number;
+  snapshotEveryRecords?: number;
+}
+
+export interface RunningCoordinator {
+  url: string;
+  port: number;
+  identity: Identity;
+  engine: Engine;
+  /** Every route the server answers, for tests that must cover them all. */
+  routes: { method: string; url: string }[];
+  close(): Promise<void>;
+}
+
+/** Where local clients (the CLI on this machine) find a running coordinator. */
+export function endpointFile(dataDir: string): string {
+  return join(dataDir, 'coordinator.json');
+}
+
+export async function startCoordinator(opts: CoordinatorOptions): Promise<RunningCoordinator> {
+  const log = opts.logger;
+  const identity = await loadOrCreateIdentity(opts.dataDir);
+  const blobs = await BlobStore.open(join(opts.dataDir, 'blobs'));
+  const store = await DurableDb.open<Op, ApplyResult>({
+    dir: join(opts.dataDir, 'store'),
+    schema: SCHEMA,
+    apply: applyOp,
+    logger: log,
+    ...(opts.snapshotEveryRecords ? { snapshotEveryRecords: opts.snapshotEveryRecords } : {}),
+    onFailure: (err) => log.error({ err }, 'job store failed: refusing new work until restarted'),
+  });
+  const engine = new Engine(store, {
+    logger: log,
+    blobPath: (sha) => blobs.path(sha),
+    coordinatorId: identity.coordinatorId,
+    ...(opts.reconnectGraceMs !== undefined ? { reconnectGraceMs: opts.reconnectGraceMs } : {}),
+  });
+  const views = new Views(engine);
+  const app = Fastify({ bodyLimit: opts.maxBodyBytes ?? 16 * 1024 * 1024, logger: false });
+  const routes: { method: string; url: string }[] = [];
+  app.addHook('onRoute', (r) => {
+    for (const method of [r.method].flat()) if (method !== 'HEAD') routes.push({ method, url: r.url });
+  });
+  app.setErrorHandler((err, _req, reply) => {
+    const { status, body } = errorBody(err);
+    if (status >= 500) log.error({ err }, 'request failed');
+    return reply.code(status).send(body);
+  });
+  registerRoutes(app, {
+    engine,
+    views,
+    blobs,
+    limits: { maxBlobBytes: opts.maxBlobBytes ?? 1024 ** 3, maxTasksPerJob: opts.maxTasksPerJob ?? 100_000_000 },
+    who: (token) => (sameSecret(token, identity.adminToken) ? 'admin' : sameSecret(token, identity.joinSecret) ? 'contributor' : 'none'),
+  });
+  const connections = new Connections(engine, (credential) => sameSecret(credential, identity.joinSecret));
+  app.server.on('upgrade', (req, socket, head) => connections.upgrade(req, socket, head));
+  await app.listen({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 7070 });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : (opts.port ?? 7070);
+  const host = opts.host ?? '127.0.0.1';
+  const url = `http://${host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
+  await writeFile(endpointFile(opts.dataDir), JSON.stringify({ url, pid: process.pid }), { mode: 0o600 });
+  const tick = setInterval(() => contactTick(engine), opts.tickMs ?? 250);
+  tick.unref();
+  log.info({ url, coordinatorId: identity.coordinatorId, epoch: store.epoch }, 'coordinator listening');
+
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    port,
+    identity,
+    engine,
+    routes,
+    close: () =>
+      (closing ??= (async () => {
+        clearInterval(tick);
+        connections.close();
+        await app.close();
+        await store.close();
+        await rm(endpointFile(opts.dataDir), { force: true });
+      })()),
+  };
+}
+
+function errorBody(err: unknown): { status: number; body: { error: { code: string; message: string; details?: unknown } } } {
+  if (err instanceof ValidationError)
+    return { status: 400, body: { error: { code: err.code, message: err.message, details: { issues: err.issues } } } };
+  if (err instanceof ColonyError)
+    return { status: HTTP_STATUS[err.code], body: { error: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) } } };
+  if (err instanceof StoreError) {
+    const status = err.code === 'BLOB_TOO_LARGE' ? 413 : err.code === 'STORE_UNAVAILABLE' ? 503 : 400;
+    return { status, body: { error: { code: err.code, message: err.message } } };
+  }
+  const e = err as { statusCode?: number; code?: string; message?: string };
+  if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500)
+    return { status: e.statusCode, body: { error: { code: e.statusCode === 413 ? 'TOO_LARGE' : 'BAD_INPUT', message: e.message ?? 'bad request' } } };
+  return { status: 500, body: { error: { code: 'INTERNAL', message: 'internal error' } } };
+}
