@@ -1,5 +1,5 @@
 // Contributor manager against a fake coordinator on loopback, with real worker processes.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
@@ -10,7 +10,7 @@ import {
 } from '../../../../electron/grid/contributor/manager.js';
 import { CLOSE, PROTOCOL_VERSION, type Assignment } from '../../../../shared/protocol.js';
 import { buildWorker, repoRoot } from '../worker/harness.js';
-import { CREDENTIAL, FakeCoordinator } from './manager-fake-coordinator.js';
+import { CREDENTIAL, FakeCoordinator, sha256 } from './manager-fake-coordinator.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const fixture = (name: string) =>
@@ -114,9 +114,13 @@ describe('ContributorManager', () => {
   it('fetches blobs, runs the task and reports the result, never over-promising slots', async () => {
     const m = await startManager();
     const data = coord.addBlob('x,y\n1,2\n');
-    const a = assignment('read-staged', { name: 'data/a.csv' }, {
-      files: [{ name: 'data/a.csv', ...data }],
-    });
+    const a = assignment(
+      'read-staged',
+      { name: 'data/a.csv' },
+      {
+        files: [{ name: 'data/a.csv', ...data }],
+      },
+    );
     coord.send({ type: 'assign', attempts: [a] });
     const result = await coord.waitMsg('result');
     expect(result).toMatchObject({
@@ -135,6 +139,38 @@ describe('ContributorManager', () => {
     await coord.waitFor(() => m.status().unacknowledged.length === 0, 5000, 'ack');
     expect(m.status()).toMatchObject({ connected: true, slots: 1, freeSlots: 1, running: [] });
   });
+
+  it.runIf(process.platform !== 'win32')(
+    'uploads output files before the result and removes them once acknowledged',
+    async () => {
+      const m = await startManager({ allowCommands: true });
+      expect(coord.of('hello')[0]!.caps.runtimes).toEqual(['node', 'command']);
+      const script = "require('fs').mkdirSync('out');require('fs').writeFileSync('out/a.txt','hi')";
+      const a = assignment(
+        'square',
+        {},
+        {
+          runtime: 'command',
+          module: undefined,
+          command: [process.execPath, '-e', script],
+          outputs: ['out/*.txt'],
+        },
+      );
+      coord.send({ type: 'assign', attempts: [a] });
+      const result = await coord.waitMsg('result');
+      const sha = sha256('hi');
+      expect(result).toMatchObject({
+        state: 'succeeded',
+        outputFiles: [{ name: 'out/a.txt', sha256: sha, size: 2 }],
+      });
+      expect(coord.uploads.get(sha)).toMatchObject({ contentType: 'application/octet-stream' });
+      const outputs = path.join(realpathSync(dataDir), 'work-outputs', a.attemptId);
+      expect(existsSync(outputs)).toBe(true);
+      coord.send({ type: 'result-ack', attemptId: a.attemptId, accepted: true });
+      await coord.waitFor(() => !existsSync(outputs), 5000, 'outputs removed');
+      expect(m.status().unacknowledged).toEqual([]);
+    },
+  );
 
   it('refuses an assignment beyond its slots with vacate', async () => {
     await startManager();
