@@ -8,7 +8,12 @@ export class ApiClient {
     private readonly token: string | undefined,
   ) {}
 
-  async request(method: string, path: string, body?: unknown, raw?: { contentType: string; data: Uint8Array }): Promise<Response> {
+  async request(
+    method: string,
+    path: string,
+    body?: unknown,
+    raw?: { contentType: string; data: Uint8Array },
+  ): Promise<Response> {
     let res: Response;
     try {
       res = await fetch(`${this.baseUrl}${API_PREFIX}${path}`, {
@@ -21,7 +26,10 @@ export class ApiClient {
         ...(body !== undefined ? { body: JSON.stringify(body) } : raw ? { body: raw.data } : {}),
       });
     } catch (err) {
-      throw new ColonyError('UNREACHABLE', `cannot reach the coordinator at ${this.baseUrl}: ${(err as Error).cause ? String((err as { cause: unknown }).cause) : (err as Error).message}`);
+      throw new ColonyError(
+        'UNREACHABLE',
+        `cannot reach the coordinator at ${this.baseUrl}: ${(err as Error).cause ? String((err as { cause: unknown }).cause) : (err as Error).message}`,
+      );
     }
     if (res.ok) return res;
     const text = await res.text();
@@ -31,8 +39,13 @@ export class ApiClient {
     } catch {
       /* not our error body */
     }
-    const code = (parsed.error?.code ?? (res.status === 401 ? 'UNAUTHORIZED' : 'INTERNAL')) as ErrorCode;
-    throw new ColonyError(code, parsed.error?.message ?? `${res.status} ${res.statusText}`, parsed.error?.details);
+    const code = (parsed.error?.code ??
+      (res.status === 401 ? 'UNAUTHORIZED' : 'INTERNAL')) as ErrorCode;
+    throw new ColonyError(
+      code,
+      parsed.error?.message ?? `${res.status} ${res.statusText}`,
+      parsed.error?.details,
+    );
   }
 
   async json<T>(method: string, path: string, body?: unknown): Promise<T> {

@@ -12,7 +12,10 @@ export function defaultDataDir(): string {
 
 /** The package root (holds examples/), from dist/electron/cli/ or electron/cli/. */
 export function packageRoot(): string {
-  return resolve(fileURLToPath(new URL('.', import.meta.url)), import.meta.url.includes('/dist/') ? '../../..' : '../..');
+  return resolve(
+    fileURLToPath(new URL('.', import.meta.url)),
+    import.meta.url.includes('/dist/') ? '../../..' : '../..',
+  );
 }
 
 function readJson(file: string): Record<string, unknown> | undefined {
@@ -32,9 +35,18 @@ export interface ClientFlags {
 /** SPEC §4: --coordinator, COLONY_URL or the local data dir; --token, COLONY_TOKEN or the data dir. */
 export function clientFrom(flags: ClientFlags): ApiClient {
   const dataDir = flags.data ? resolve(flags.data) : defaultDataDir();
-  const url = flags.coordinator ?? process.env.COLONY_URL ?? (readJson(join(dataDir, 'coordinator.json'))?.url as string | undefined);
+  const url =
+    flags.coordinator ??
+    process.env.COLONY_URL ??
+    (readJson(join(dataDir, 'coordinator.json'))?.url as string | undefined);
   if (!url)
-    throw new ColonyError('UNREACHABLE', `no coordinator: pass --coordinator URL, set COLONY_URL, or start one with --data ${dataDir}`);
-  const token = flags.token ?? process.env.COLONY_TOKEN ?? (readJson(join(dataDir, 'identity.json'))?.adminToken as string | undefined);
+    throw new ColonyError(
+      'UNREACHABLE',
+      `no coordinator: pass --coordinator URL, set COLONY_URL, or start one with --data ${dataDir}`,
+    );
+  const token =
+    flags.token ??
+    process.env.COLONY_TOKEN ??
+    (readJson(join(dataDir, 'identity.json'))?.adminToken as string | undefined);
   return new ApiClient(url.replace(/\/$/, ''), token);
 }

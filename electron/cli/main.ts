@@ -39,7 +39,10 @@ function withClientOptions(cmd: Command): Command {
 }
 
 function program(setExit: (code: number) => void): Command {
-  const p = new Command('colony').description('Colony: an office compute grid').exitOverride().showHelpAfterError();
+  const p = new Command('colony')
+    .description('Colony: an office compute grid')
+    .exitOverride()
+    .showHelpAfterError();
   const run =
     <A extends unknown[]>(fn: (...args: A) => Promise<number | void>) =>
     async (...args: A) =>
@@ -52,7 +55,9 @@ function program(setExit: (code: number) => void): Command {
     .option('--port <port>', 'port', '7070')
     .option('--name <name>', 'coordinator name')
     .option('--no-mdns', 'do not advertise on the LAN (mDNS is not built yet)')
-    .action(run((o: { data?: string; host: string; port: string; name?: string }) => runCoordinator(o)));
+    .action(
+      run((o: { data?: string; host: string; port: string; name?: string }) => runCoordinator(o)),
+    );
 
   p.command('contributor')
     .description("volunteer this machine's idle CPU")
@@ -61,6 +66,7 @@ function program(setExit: (code: number) => void): Command {
     .option('--data <dir>', 'data directory')
     .option('--workers <n>', 'worker processes (default: cores - 1)')
     .option('--allow-commands', 'also run `command` jobs (programs on this machine)')
+    .option('--heartbeat <ms>', 'heartbeat interval promised to the coordinator', '2000')
     .option('--no-mdns', 'do not browse mDNS (not built yet)')
     .action(run((o: Parameters<typeof runContributor>[0]) => runContributor(o)));
 
@@ -80,44 +86,67 @@ function program(setExit: (code: number) => void): Command {
 
   withClientOptions(p.command('submit').argument('<jobfile>').description('submit a job file'))
     .option('--wait', 'wait for the job to finish, showing progress')
-    .action(run(async (file: string, o: Flags & { wait?: boolean }) => {
-      const client = clientFrom(o);
-      const spec = await prepareJob(client, resolve(file), process.env.USER);
-      let job = await client.json<JobSummary>('POST', '/jobs', spec);
-      if (o.wait) job = await waitForJob(client, job.id, process.stderr);
-      print(o, job, () => (o.wait ? describeJob(job) : job.id));
-      return o.wait && job.state !== 'succeeded' ? EXIT.failed : EXIT.ok;
-    }));
+    .action(
+      run(async (file: string, o: Flags & { wait?: boolean }) => {
+        const client = clientFrom(o);
+        const spec = await prepareJob(client, resolve(file), process.env.USER);
+        let job = await client.json<JobSummary>('POST', '/jobs', spec);
+        if (o.wait) job = await waitForJob(client, job.id, process.stderr);
+        print(o, job, () => (o.wait ? describeJob(job) : job.id));
+        return o.wait && job.state !== 'succeeded' ? EXIT.failed : EXIT.ok;
+      }),
+    );
 
-  withClientOptions(p.command('jobs').description('list jobs')).action(run(async (o: Flags) => {
-    const jobs = await clientFrom(o).json<JobSummary[]>('GET', '/jobs');
-    print(o, jobs, () => table(jobs.map(jobRow)));
-  }));
+  withClientOptions(p.command('jobs').description('list jobs')).action(
+    run(async (o: Flags) => {
+      const jobs = await clientFrom(o).json<JobSummary[]>('GET', '/jobs');
+      print(o, jobs, () => table(jobs.map(jobRow)));
+    }),
+  );
 
-  withClientOptions(p.command('job').argument('<id>').description('show a job')).action(run(async (id: string, o: Flags) => {
-    const job = await clientFrom(o).json<JobSummary>('GET', `/jobs/${encodeURIComponent(id)}`);
-    print(o, job, () => describeJob(job));
-  }));
+  withClientOptions(p.command('job').argument('<id>').description('show a job')).action(
+    run(async (id: string, o: Flags) => {
+      const job = await clientFrom(o).json<JobSummary>('GET', `/jobs/${encodeURIComponent(id)}`);
+      print(o, job, () => describeJob(job));
+    }),
+  );
 
-  withClientOptions(p.command('cancel').argument('<id>').description('cancel a job')).action(run(async (id: string, o: Flags) => {
-    const job = await clientFrom(o).json<JobSummary>('POST', `/jobs/${encodeURIComponent(id)}/cancel`);
-    print(o, job, () => `cancelled ${job.id}`);
-  }));
+  withClientOptions(p.command('cancel').argument('<id>').description('cancel a job')).action(
+    run(async (id: string, o: Flags) => {
+      const job = await clientFrom(o).json<JobSummary>(
+        'POST',
+        `/jobs/${encodeURIComponent(id)}/cancel`,
+      );
+      print(o, job, () => `cancelled ${job.id}`);
+    }),
+  );
 
   withClientOptions(p.command('results').argument('<id>').description('results as NDJSON'))
     .option('--out <file>', 'write to a file')
-    .action(run(async (id: string, o: Flags & { out?: string }) => {
-      const res = await clientFrom(o).request('GET', `/jobs/${encodeURIComponent(id)}/results`);
-      const text = await res.text();
-      if (o.out) await writeFile(o.out, text);
-      else process.stdout.write(text);
-    }));
+    .action(
+      run(async (id: string, o: Flags & { out?: string }) => {
+        const res = await clientFrom(o).request('GET', `/jobs/${encodeURIComponent(id)}/results`);
+        const text = await res.text();
+        if (o.out) await writeFile(o.out, text);
+        else process.stdout.write(text);
+      }),
+    );
 
-  const contributors = withClientOptions(p.command('contributors').description('list contributors')).action(
+  const contributors = withClientOptions(
+    p.command('contributors').description('list contributors'),
+  ).action(
     run(async (o: Flags) => {
       const list = await clientFrom(o).json<ContributorInfo[]>('GET', '/contributors');
       print(o, list, () =>
-        table(list.map((c) => ({ id: c.id, name: c.name, state: c.state, slots: `${c.slotsInUse}/${c.caps?.slots ?? 0}`, policy: c.policy?.reason ?? '' }))),
+        table(
+          list.map((c) => ({
+            id: c.id,
+            name: c.name,
+            state: c.state,
+            slots: `${c.slotsInUse}/${c.caps?.slots ?? 0}`,
+            policy: c.policy?.reason ?? '',
+          })),
+        ),
       );
     }),
   );
@@ -127,7 +156,10 @@ function program(setExit: (code: number) => void): Command {
       .argument('<id>')
       .description(`${verb} a contributor (pairing comes with the discovery-and-trust work)`)
       .action(() => {
-        throw new ColonyError('BAD_INPUT', `contributors ${verb}: pairing is not built yet; contributors join with the join secret`);
+        throw new ColonyError(
+          'BAD_INPUT',
+          `contributors ${verb}: pairing is not built yet; contributors join with the join secret`,
+        );
       });
 
   p.command('token')
@@ -136,16 +168,21 @@ function program(setExit: (code: number) => void): Command {
     .option('--data <dir>', 'coordinator data directory')
     .option('--address <host:port>', 'address to put in the join token')
     .description('print (or rotate) a token, on the coordinator machine')
-    .action(run(async (which: string, o: { rotate?: boolean; data?: string; address?: string }) => {
-      if (which !== 'join' && which !== 'admin') throw new ColonyError('BAD_INPUT', 'token: say `join` or `admin`');
-      const dataDir = o.data ? resolve(o.data) : defaultDataDir();
-      const id = o.rotate ? await rotate(dataDir, which === 'join' ? 'joinSecret' : 'adminToken') : await loadOrCreateIdentity(dataDir);
-      process.stdout.write(
-        which === 'admin'
-          ? `${id.adminToken}\n`
-          : `${formatJoinToken({ coordinatorId: id.coordinatorId, fingerprint: '-', secret: id.joinSecret, ...(o.address ? { address: o.address } : {}) })}\n`,
-      );
-    }));
+    .action(
+      run(async (which: string, o: { rotate?: boolean; data?: string; address?: string }) => {
+        if (which !== 'join' && which !== 'admin')
+          throw new ColonyError('BAD_INPUT', 'token: say `join` or `admin`');
+        const dataDir = o.data ? resolve(o.data) : defaultDataDir();
+        const id = o.rotate
+          ? await rotate(dataDir, which === 'join' ? 'joinSecret' : 'adminToken')
+          : await loadOrCreateIdentity(dataDir);
+        process.stdout.write(
+          which === 'admin'
+            ? `${id.adminToken}\n`
+            : `${formatJoinToken({ coordinatorId: id.coordinatorId, fingerprint: '-', secret: id.joinSecret, ...(o.address ? { address: o.address } : {}) })}\n`,
+        );
+      }),
+    );
   return p;
 }
 
@@ -161,7 +198,9 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`colony: ${err.message}\n`);
       return EXIT_BY_CODE[err.code] ?? EXIT.failed;
     }
-    process.stderr.write(`colony: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.stderr.write(
+      `colony: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+    );
     return EXIT.failed;
   }
 }

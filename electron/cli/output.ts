@@ -6,8 +6,15 @@ export function table(rows: Record<string, string | number>[]): string {
   if (rows.length === 0) return '(none)';
   const keys = Object.keys(rows[0] as object);
   const widths = keys.map((k) => Math.max(k.length, ...rows.map((r) => String(r[k]).length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i] as number)).join('  ').trimEnd();
-  return [line(keys.map((k) => k.toUpperCase())), ...rows.map((r) => line(keys.map((k) => String(r[k]))))].join('\n');
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i] as number))
+      .join('  ')
+      .trimEnd();
+  return [
+    line(keys.map((k) => k.toUpperCase())),
+    ...rows.map((r) => line(keys.map((k) => String(r[k])))),
+  ].join('\n');
 }
 
 export function jobRow(j: JobSummary): Record<string, string | number> {
@@ -45,7 +52,11 @@ export class Progress {
   ) {
     if (out.isTTY) {
       this.bar = new cliProgress.SingleBar(
-        { format: '{bar} {percentage}% | {value}/{total} tasks | {failed} failed | ETA {eta}s', stream: out, hideCursor: true },
+        {
+          format: '{bar} {percentage}% | {value}/{total} tasks | {failed} failed | ETA {eta}s',
+          stream: out,
+          hideCursor: true,
+        },
         cliProgress.Presets.shades_classic,
       );
       this.bar.start(total, 0, { failed: 0 });

@@ -22,7 +22,10 @@ function stderrLogger(level = process.env.COLONY_LOG ?? 'info'): Logger {
 }
 
 function fileLogger(file: string): Logger {
-  return pino({ level: process.env.COLONY_LOG ?? 'info', base: undefined }, pino.destination({ dest: file, mkdir: true, sync: false }));
+  return pino(
+    { level: process.env.COLONY_LOG ?? 'info', base: undefined },
+    pino.destination({ dest: file, mkdir: true, sync: false }),
+  );
 }
 
 /** Resolve when the process is asked to stop (Ctrl-C, service manager). */
@@ -33,9 +36,20 @@ function untilSignal(): Promise<void> {
   });
 }
 
-export async function runCoordinator(o: { data?: string; host: string; port: string; name?: string }): Promise<number> {
+export async function runCoordinator(o: {
+  data?: string;
+  host: string;
+  port: string;
+  name?: string;
+}): Promise<number> {
   const dataDir = o.data ? resolve(o.data) : defaultDataDir();
-  const coordinator = await startCoordinator({ dataDir, host: o.host, port: parsePort(o.port), logger: stderrLogger(), ...(o.name ? { name: o.name } : {}) });
+  const coordinator = await startCoordinator({
+    dataDir,
+    host: o.host,
+    port: parsePort(o.port),
+    logger: stderrLogger(),
+    ...(o.name ? { name: o.name } : {}),
+  });
   process.stdout.write(`coordinator listening at ${coordinator.url} (data in ${dataDir})\n`);
   await untilSignal();
   await coordinator.close();
@@ -44,29 +58,53 @@ export async function runCoordinator(o: { data?: string; host: string; port: str
 
 function parsePort(text: string): number {
   const port = Number(text);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ColonyError('BAD_INPUT', `--port: ${text} is not a port number`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new ColonyError('BAD_INPUT', `--port: ${text} is not a port number`);
   return port;
 }
 
 function parseWorkers(text: string | undefined): number {
   if (text === undefined) return defaultWorkers();
   const n = Number(text);
-  if (!Number.isInteger(n) || n < 1 || n > 1024) throw new ColonyError('BAD_INPUT', `--workers: ${text} is not a number of workers (1-1024)`);
+  if (!Number.isInteger(n) || n < 1 || n > 1024)
+    throw new ColonyError('BAD_INPUT', `--workers: ${text} is not a number of workers (1-1024)`);
   return n;
 }
 
-export async function runContributor(o: { join?: string; coordinator?: string; data?: string; workers?: string; allowCommands?: boolean }): Promise<number> {
+export async function runContributor(o: {
+  join?: string;
+  coordinator?: string;
+  data?: string;
+  workers?: string;
+  allowCommands?: boolean;
+  heartbeat?: string;
+}): Promise<number> {
+  const heartbeatMs = Number(o.heartbeat ?? 2000);
+  if (!Number.isInteger(heartbeatMs) || heartbeatMs < 50 || heartbeatMs > 600_000)
+    throw new ColonyError(
+      'BAD_INPUT',
+      `--heartbeat: ${o.heartbeat} is not a number of milliseconds (50-600000)`,
+    );
   const token = o.join ?? process.env.COLONY_JOIN;
-  if (!token) throw new ColonyError('BAD_INPUT', 'a contributor needs --join TOKEN (print one with `colony token join` on the coordinator)');
+  if (!token)
+    throw new ColonyError(
+      'BAD_INPUT',
+      'a contributor needs --join TOKEN (print one with `colony token join` on the coordinator)',
+    );
   const joinToken = parseJoinToken(token);
   const url = o.coordinator ?? (joinToken.address ? `http://${joinToken.address}` : undefined);
-  if (!url) throw new ColonyError('BAD_INPUT', 'the join token carries no address: pass --coordinator URL (mDNS discovery is not built yet)');
+  if (!url)
+    throw new ColonyError(
+      'BAD_INPUT',
+      'the join token carries no address: pass --coordinator URL (mDNS discovery is not built yet)',
+    );
   const manager = new ContributorManager({
     url,
     credential: joinToken.secret,
     dataDir: o.data ? resolve(o.data) : join(defaultDataDir(), 'contributor'),
     maxSlots: parseWorkers(o.workers),
     allowCommands: o.allowCommands ?? false,
+    heartbeatMs,
     logger: stderrLogger(),
   });
   await manager.start();
@@ -83,7 +121,12 @@ interface Local {
 }
 
 /** A coordinator and a contributor on this machine, bound to 127.0.0.1 (SPEC §4 `up`). */
-async function startLocal(dataDir: string, log: Logger, workers: number, port: number): Promise<Local> {
+async function startLocal(
+  dataDir: string,
+  log: Logger,
+  workers: number,
+  port: number,
+): Promise<Local> {
   const coordinator = await startCoordinator({ dataDir, host: '127.0.0.1', port, logger: log });
   const manager = new ContributorManager({
     url: coordinator.url,
@@ -107,7 +150,12 @@ async function startLocal(dataDir: string, log: Logger, workers: number, port: n
 
 export async function runUp(o: { data?: string; port: string; workers?: string }): Promise<number> {
   const dataDir = o.data ? resolve(o.data) : defaultDataDir();
-  const local = await startLocal(dataDir, fileLogger(join(dataDir, 'colony.log')), parseWorkers(o.workers), parsePort(o.port));
+  const local = await startLocal(
+    dataDir,
+    fileLogger(join(dataDir, 'colony.log')),
+    parseWorkers(o.workers),
+    parsePort(o.port),
+  );
   process.stdout.write(
     `Colony is up at ${local.coordinator.url}\n  admin token: in ${join(dataDir, 'identity.json')}\n  logs: ${join(dataDir, 'colony.log')}\nPress Ctrl-C to stop.\n`,
   );
@@ -117,13 +165,19 @@ export async function runUp(o: { data?: string; port: string; workers?: string }
 }
 
 /** Wait for a job to finish, showing progress; resolves with its final summary. */
-export async function waitForJob(client: ApiClient, id: string, out: NodeJS.WriteStream, pollMs = 300): Promise<JobSummary> {
+export async function waitForJob(
+  client: ApiClient,
+  id: string,
+  out: NodeJS.WriteStream,
+  pollMs = 300,
+): Promise<JobSummary> {
   let job = await client.json<JobSummary>('GET', `/jobs/${id}`);
   const progress = new Progress(out, job.taskCount);
   try {
     for (;;) {
       progress.update(job);
-      if (job.state === 'succeeded' || job.state === 'failed' || job.state === 'cancelled') return job;
+      if (job.state === 'succeeded' || job.state === 'failed' || job.state === 'cancelled')
+        return job;
       await new Promise((r) => setTimeout(r, pollMs));
       job = await client.json<JobSummary>('GET', `/jobs/${id}`);
     }
@@ -134,11 +188,18 @@ export async function waitForJob(client: ApiClient, id: string, out: NodeJS.Writ
 
 export async function runDemo(o: { data?: string; workers?: string }): Promise<number> {
   const dataDir = o.data ? resolve(o.data) : await mkdtemp(join(tmpdir(), 'colony-demo-'));
-  const local = await startLocal(dataDir, fileLogger(join(dataDir, 'colony.log')), parseWorkers(o.workers), 0);
+  const local = await startLocal(
+    dataDir,
+    fileLogger(join(dataDir, 'colony.log')),
+    parseWorkers(o.workers),
+    0,
+  );
   try {
     const client = new ApiClient(local.coordinator.url, local.coordinator.identity.adminToken);
     const jobFile = join(packageRoot(), 'examples', 'primes', 'job.yaml');
-    process.stderr.write(`Colony demo: coordinator at ${local.coordinator.url}, submitting ${jobFile}\n`);
+    process.stderr.write(
+      `Colony demo: coordinator at ${local.coordinator.url}, submitting ${jobFile}\n`,
+    );
     const spec = await prepareJob(client, jobFile, 'demo');
     const submitted = await client.json<JobSummary>('POST', '/jobs', spec);
     const job = await waitForJob(client, submitted.id, process.stderr);

@@ -15,7 +15,8 @@ describe('coordinator with two contributors on loopback', () => {
 
   it('finishes a 1,000-task node job with every result correct, shared by both machines', async () => {
     const jobFile = await cluster.writeJob('squares', {
-      'job.yaml': 'name: squares\nruntime: node\nmodule: ./square.mjs\ntasks:\n  sweep:\n    x: { range: [0, 1000] }\n',
+      'job.yaml':
+        'name: squares\nruntime: node\nmodule: ./square.mjs\ntasks:\n  sweep:\n    x: { range: [0, 1000] }\n',
       'square.mjs': 'export default async ({ x }) => ({ square: x * x });\n',
     });
     const submit = await cluster.cli(['submit', jobFile, '--data', cluster.dataDir]);
@@ -52,7 +53,14 @@ describe('coordinator with two contributors on loopback', () => {
       ].join('\n'),
       'data/base.txt': 'staged-input\n',
     });
-    const submit = await cluster.cli(['submit', jobFile, '--wait', '--json', '--data', cluster.dataDir]);
+    const submit = await cluster.cli([
+      'submit',
+      jobFile,
+      '--wait',
+      '--json',
+      '--data',
+      cluster.dataDir,
+    ]);
     expect(submit.code, submit.stderr).toBe(0);
     const job = JSON.parse(submit.stdout) as JobSummary;
     expect(job.state).toBe('succeeded');
@@ -60,7 +68,11 @@ describe('coordinator with two contributors on loopback', () => {
     expect(results).toHaveLength(3);
     const client = await cluster.client();
     for (const r of results) {
-      const out = r.output as { exitCode: number; stdout: string; files: { name: string; sha256: string }[] };
+      const out = r.output as {
+        exitCode: number;
+        stdout: string;
+        files: { name: string; sha256: string }[];
+      };
       const frame = (r.input as { frame: number }).frame;
       expect(out.exitCode).toBe(0);
       expect(out.stdout).toBe('staged-input\n');

@@ -13,6 +13,8 @@ export interface AttemptDeps {
   cacheDir: string;
   logger: Logger;
   send(msg: ContributorMessage): boolean;
+  /** The attempt is on a worker now. */
+  started(attemptId: string): void;
   now(): number;
   progressIntervalMs: number;
   logFlushMs: number;
@@ -69,6 +71,7 @@ export class ActiveAttempt {
     this.phase = 'running';
     this.deps.send({ type: 'started', attemptId: this.id });
     this.log.info('attempt started');
+    this.deps.started(this.id);
     let outcome: RunOutcome;
     try {
       outcome = await running;

@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pino, { type Logger } from 'pino';
 import { PLATFORMS, type Platform } from '../../../shared/job-file.js';
-import type { Capabilities } from '../../../shared/protocol.js';
+import { PROTOCOL_VERSION, type Capabilities, type Hello } from '../../../shared/protocol.js';
 import type { SupervisorOptions } from './supervisor.js';
 
 export interface ManagerOptions {
@@ -123,7 +123,26 @@ export function capabilities(o: ResolvedOptions, slots: number): Capabilities {
   };
 }
 
-export function osUser(): string | undefined {
+export function buildHello(
+  o: ResolvedOptions,
+  contributorId: string,
+  slots: number,
+  running: Hello['running'],
+): Hello {
+  const user = osUser();
+  return {
+    type: 'hello',
+    protocol: PROTOCOL_VERSION,
+    contributorId,
+    name: o.name.slice(0, 200),
+    ...(user ? { user } : {}),
+    caps: capabilities(o, slots),
+    heartbeatMs: o.heartbeatMs,
+    running,
+  };
+}
+
+function osUser(): string | undefined {
   try {
     return os.userInfo().username.slice(0, 200) || undefined;
   } catch {

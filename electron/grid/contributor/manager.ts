@@ -5,7 +5,6 @@ import { mkdir, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import {
-  PROTOCOL_VERSION,
   type Assignment,
   type ContributorMessage,
   type CoordinatorMessage,
@@ -14,12 +13,12 @@ import {
 } from '../../../shared/protocol.js';
 import { BlobCache } from './blob-cache.js';
 import { Connection, type Welcome } from './connection.js';
-import { ActiveAttempt, type AttemptPhase } from './manager-attempt.js';
-import { SlotCredits } from './manager-credits.js';
+import { ActiveAttempt } from './manager-attempt.js';
+import type { ManagerEvents, ManagerStatus } from './manager-types.js';
+import { SlotManager } from './manager-slots.js';
 import {
-  capabilities,
+  buildHello,
   loadContributorId,
-  osUser,
   resolveOptions,
   type ManagerOptions,
   type ResolvedOptions,
@@ -28,34 +27,7 @@ import { Supervisor } from './supervisor.js';
 
 export type { ManagerOptions } from './manager-options.js';
 
-export interface ManagerEvents {
-  connected: (welcome: { coordinatorId: string; heartbeatMs: number }) => void;
-  disconnected: (info: { code: number; reason: string; refused: boolean }) => void;
-  assigned: (assignment: Assignment) => void;
-  started: (attemptId: string) => void;
-  /** A result is ready (and sent if connected); it is kept until acknowledged. */
-  outcome: (result: ResultMessage) => void;
-  acknowledged: (ack: { attemptId: string; accepted: boolean }) => void;
-  slots: (slots: { capacity: number; free: number }) => void;
-}
-
-export interface ManagerStatus {
-  contributorId: string;
-  connected: boolean;
-  slots: number;
-  maxSlots: number;
-  freeSlots: number;
-  promised: number;
-  running: {
-    attemptId: string;
-    jobId: string;
-    idx: number;
-    phase: AttemptPhase;
-    progress?: number;
-    message?: string;
-  }[];
-  unacknowledged: string[];
-}
+export type { ManagerEvents, ManagerStatus } from './manager-types.js';
 
 type Incoming = Exclude<CoordinatorMessage, Welcome>;
 
@@ -63,7 +35,7 @@ export class ContributorManager {
   private readonly o: ResolvedOptions;
   private readonly log: Logger;
   private readonly events = new EventEmitter();
-  private readonly credits: SlotCredits;
+  private readonly slots: SlotManager;
   private readonly active = new Map<string, ActiveAttempt>();
   /** Results sent (or to send) and not yet acknowledged; jobId/idx go into the hello's running list. */
   private readonly unacked = new Map<
@@ -77,14 +49,24 @@ export class ContributorManager {
   private conn: Connection | undefined;
   private cacheDir = '';
   private heartbeatTimer: NodeJS.Timeout | undefined;
-  private idleTimer: NodeJS.Timeout | undefined;
   private state: 'new' | 'started' | 'stopped' = 'new';
 
   constructor(opts: ManagerOptions) {
     this.o = resolveOptions(opts);
     // The credential goes nowhere near the logger: only the URL and the machine name do.
     this.log = this.o.logger.child({ component: 'contributor' });
-    this.credits = new SlotCredits(this.o.initialSlots, this.o.maxSlots);
+    this.slots = new SlotManager(
+      this.o.initialSlots,
+      this.o.maxSlots,
+      this.o.idleShrinkMs,
+      {
+        setSupervisorSlots: (n) => this.supervisor?.setSlots(n),
+        activeCount: () => this.active.size,
+        link: () => this.conn,
+        changed: (slots) => this.emit('slots', slots),
+      },
+      this.log,
+    );
   }
 
   get contributorId(): string {
@@ -126,7 +108,7 @@ export class ContributorManager {
       allowCommands: this.o.allowCommands,
       logger: this.log,
       ...this.o.supervisor,
-      slots: this.credits.capacity,
+      slots: this.slots.capacity,
     });
     await this.supervisor.start();
     this.conn = new Connection(
@@ -147,7 +129,7 @@ export class ContributorManager {
       },
     );
     this.log.info(
-      { url: this.o.url, contributorId: this.id, slots: this.credits.capacity },
+      { url: this.o.url, contributorId: this.id, slots: this.slots.capacity },
       'contributor starting',
     );
     this.conn.open();
@@ -158,7 +140,7 @@ export class ContributorManager {
     if (this.state !== 'started') return;
     this.state = 'stopped';
     clearInterval(this.heartbeatTimer);
-    clearTimeout(this.idleTimer);
+    this.slots.stop();
     await this.conn?.close();
     this.cache?.close();
     // Attempts still fetching must not start; running ones die with the supervisor.
@@ -180,10 +162,10 @@ export class ContributorManager {
     return {
       contributorId: this.id ?? '',
       connected: this.conn?.ready ?? false,
-      slots: this.credits.capacity,
+      slots: this.slots.capacity,
       maxSlots: this.o.maxSlots,
-      freeSlots: Math.max(0, this.credits.capacity - this.active.size),
-      promised: this.credits.promised,
+      freeSlots: Math.max(0, this.slots.capacity - this.active.size),
+      promised: this.slots.credits.promised,
       running,
       unacknowledged: [...this.unacked.keys()],
     };
@@ -206,23 +188,13 @@ export class ContributorManager {
         jobId: at.a.jobId,
         idx: at.a.idx,
       })),
-      ...[...this.unacked.values()].map((u) => ({
-        attemptId: u.result.attemptId,
+      ...[...this.unacked.entries()].map(([attemptId, u]) => ({
+        attemptId,
         jobId: u.jobId,
         idx: u.idx,
       })),
     ];
-    const user = osUser();
-    return {
-      type: 'hello',
-      protocol: PROTOCOL_VERSION,
-      contributorId: this.contributorId,
-      name: this.o.name.slice(0, 200),
-      ...(user ? { user } : {}),
-      caps: capabilities(this.o, this.credits.capacity),
-      heartbeatMs: this.o.heartbeatMs,
-      running,
-    };
+    return buildHello(this.o, this.contributorId, this.slots.capacity, running);
   }
 
   private onWelcome(w: Welcome): void {
@@ -232,9 +204,9 @@ export class ContributorManager {
         'the coordinator knows us under another id',
       );
     this.log.info({ coordinatorId: w.coordinatorId }, 'connected to the coordinator');
-    this.credits.resetPromises();
+    this.slots.connectionReset();
     for (const { result } of this.unacked.values()) this.send(result);
-    this.offerSlots();
+    this.slots.offer();
     clearInterval(this.heartbeatTimer);
     // Beat at the interval we promised, or faster if the coordinator asks for it.
     const every = Math.min(this.o.heartbeatMs, w.heartbeatMs);
@@ -246,8 +218,7 @@ export class ContributorManager {
     clearInterval(this.heartbeatTimer);
     this.heartbeatTimer = undefined;
     // Credit lives with the connection: the next one starts from zero on both sides.
-    this.credits.resetPromises();
-    if (this.state === 'started') this.resizeTowardsTarget();
+    if (this.state === 'started') this.slots.connectionReset();
     this.emit('disconnected', info);
   }
 
@@ -268,7 +239,7 @@ export class ContributorManager {
       case 'probe':
         return this.onProbe(m.attemptId);
       case 'scale':
-        return this.onScale(m.backlog, m.slotsOnOffer);
+        return this.slots.scale(m.backlog, m.slotsOnOffer);
       case 'error':
         this.log.warn({ code: m.code, message: m.message }, 'the coordinator reported an error');
         return;
@@ -287,8 +258,8 @@ export class ContributorManager {
       if (done) this.send(done.result);
       return;
     }
-    if (!this.credits.take(this.active.size)) {
-      log.warn({ slots: this.credits.capacity }, 'assignment beyond our free slots; vacating it');
+    if (!this.slots.take()) {
+      log.warn({ slots: this.slots.capacity }, 'assignment beyond our free slots; vacating it');
       this.send({
         type: 'vacate',
         attemptId: a.attemptId,
@@ -296,13 +267,13 @@ export class ContributorManager {
       });
       return;
     }
-    this.armIdleShrink();
     const attempt = new ActiveAttempt(a, {
       cache: this.cache!,
       supervisor: this.supervisor!,
       cacheDir: this.cacheDir,
       logger: this.log,
       send: (msg) => this.send(msg),
+      started: (attemptId) => this.emit('started', attemptId),
       now: this.o.now,
       progressIntervalMs: this.o.progressIntervalMs,
       logFlushMs: this.o.logFlushMs,
@@ -325,8 +296,8 @@ export class ContributorManager {
     this.unacked.set(attempt.id, { result, jobId: attempt.a.jobId, idx: attempt.a.idx });
     this.send(result);
     this.emit('outcome', result);
-    this.resizeTowardsTarget();
-    this.offerSlots();
+    this.slots.settle();
+    this.slots.offer();
   }
 
   private onAck(attemptId: string, accepted: boolean): void {
@@ -357,63 +328,5 @@ export class ContributorManager {
       ...(progress !== undefined ? { progress } : {}),
       suspended: p?.suspended ?? false,
     });
-  }
-
-  private onScale(backlog: number, slotsOnOffer: number): void {
-    const before = this.credits.capacity;
-    const after = this.credits.grow(backlog - slotsOnOffer);
-    if (after !== before) {
-      this.supervisor?.setSlots(after);
-      this.log.info({ from: before, to: after, backlog }, 'scaled up');
-      this.emitSlots();
-    }
-    this.armIdleShrink();
-    this.offerSlots();
-  }
-
-  private armIdleShrink(): void {
-    clearTimeout(this.idleTimer);
-    if (
-      this.credits.target <= this.credits.initial &&
-      this.credits.capacity <= this.credits.initial
-    )
-      return;
-    this.idleTimer = setTimeout(() => {
-      this.credits.shrink(this.active.size);
-      this.resizeTowardsTarget();
-    }, this.o.idleShrinkMs);
-    this.idleTimer.unref();
-  }
-
-  /** Applies a pending shrink as far as running attempts and promised credits allow. */
-  private resizeTowardsTarget(): void {
-    const before = this.credits.capacity;
-    const after = this.credits.settle(this.active.size);
-    if (after !== before) {
-      this.supervisor?.setSlots(after);
-      this.log.info({ from: before, to: after }, 'scaled down after idling');
-      this.emitSlots();
-    }
-    // `ready` credit cannot be withdrawn; with nothing running, a fresh connection (credit 0) is
-    // the clean way to hand back the slots we no longer want to fill.
-    const blocked = after > this.credits.target && this.credits.promised > 0;
-    if (blocked && this.active.size === 0 && this.conn?.ready) {
-      this.log.info(
-        { slots: after, target: this.credits.target },
-        'reconnecting to hand back credit',
-      );
-      this.conn.recycle('shrinking slots');
-    }
-  }
-
-  /** Announces every free slot not yet promised: the coordinator adds it to our credit. */
-  private offerSlots(): void {
-    if (!this.conn?.ready) return;
-    const n = this.credits.offer(this.active.size);
-    if (n > 0 && !this.send({ type: 'ready', slots: n })) this.credits.promised -= n;
-  }
-
-  private emitSlots(): void {
-    this.emit('slots', { capacity: this.credits.capacity, free: this.status().freeSlots });
   }
 }

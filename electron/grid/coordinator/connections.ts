@@ -45,9 +45,12 @@ export class Connections {
     let session: Session | undefined;
     const helloTimer = setTimeout(() => ws.close(CLOSE.badMessage, 'no hello'), HELLO_TIMEOUT_MS);
     ws.on('message', (data, isBinary) => {
-      const parsed = parse(isBinary ? undefined : String(data));
+      const parsed = parse(isBinary || !Buffer.isBuffer(data) ? undefined : data.toString('utf8'));
       if (!parsed.ok) {
-        this.engine.log.warn({ contributorId: session?.id, error: parsed.error }, 'bad frame from contributor');
+        this.engine.log.warn(
+          { contributorId: session?.id, error: parsed.error },
+          'bad frame from contributor',
+        );
         peer.send({ type: 'error', code: 'BAD_INPUT', message: parsed.error });
         ws.close(CLOSE.badMessage, 'bad message');
         return;
@@ -85,7 +88,8 @@ export class Connections {
 }
 
 function parse(text: string | undefined) {
-  if (text === undefined) return { ok: false as const, error: 'binary frames are not part of the protocol' };
+  if (text === undefined)
+    return { ok: false as const, error: 'binary frames are not part of the protocol' };
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -94,7 +98,12 @@ function parse(text: string | undefined) {
   }
   const result = contributorMessageSchema.safeParse(json);
   if (!result.success)
-    return { ok: false as const, error: fieldIssues(result.error).map((i) => `${i.field}: ${i.message}`).join('; ') };
+    return {
+      ok: false as const,
+      error: fieldIssues(result.error)
+        .map((i) => `${i.field}: ${i.message}`)
+        .join('; '),
+    };
   return { ok: true as const, msg: result.data };
 }
 

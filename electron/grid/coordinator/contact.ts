@@ -17,12 +17,19 @@ export function contactTick(engine: Engine): void {
   const now = engine.now();
   for (const session of [...engine.sessions.values()]) {
     if (now - session.lastSeen <= MISSED_HEARTBEATS * session.heartbeatMs) continue;
-    engine.log.warn({ contributorId: session.id, silentMs: now - session.lastSeen }, 'contributor lost');
+    engine.log.warn(
+      { contributorId: session.id, silentMs: now - session.lastSeen },
+      'contributor lost',
+    );
     session.peer?.close(CLOSE.shuttingDown, 'lease expired');
     engine.sessions.delete(session.id);
     for (const attemptId of [...session.attempts]) {
       const attempt = engine.live.get(attemptId);
-      if (attempt) void lose(engine, attempt, 'contributor lost (missed heartbeats)');
+      if (attempt)
+        engine.endInBackground(attempt, {
+          state: 'lost',
+          error: 'contributor lost (missed heartbeats)',
+        });
     }
     engine.events.emit('contributor', session.id);
   }
@@ -30,17 +37,12 @@ export function contactTick(engine: Engine): void {
   engine.dispatch();
 }
 
-function lose(engine: Engine, attempt: LiveAttempt, error: string): Promise<void> {
-  return engine.endAttempt(attempt, { state: 'lost', error }).catch((err: unknown) => {
-    engine.log.error({ err, attemptId: attempt.attemptId }, 'could not record a lost attempt');
-  });
-}
-
 function checkAttempt(engine: Engine, attempt: LiveAttempt, now: number): void {
   const session = engine.sessions.get(attempt.contributorId);
   // Attempts from before a restart whose contributor never came back.
   if (!session) {
-    if (engine.uptimeMs > engine.reconnectGraceMs) void lose(engine, attempt, 'contributor did not come back');
+    if (engine.uptimeMs > engine.reconnectGraceMs)
+      engine.endInBackground(attempt, { state: 'lost', error: 'contributor did not come back' });
     return;
   }
   const job = engine.jobs.get(attempt.jobId);
@@ -49,19 +51,30 @@ function checkAttempt(engine: Engine, attempt: LiveAttempt, now: number): void {
   // The contributor enforces the timeout itself; this is the backstop if it does not.
   const hardLimit = job.spec.limits.timeoutSec * 1000 + MISSED_HEARTBEATS * session.heartbeatMs;
   if (!attempt.suspended && now - attempt.assignedAt > hardLimit) {
-    engine.endAttempt(attempt, { state: 'failed', error: `timed out after ${job.spec.limits.timeoutSec} s` }).catch(() => undefined);
+    engine.endInBackground(attempt, {
+      state: 'failed',
+      error: `timed out after ${job.spec.limits.timeoutSec} s`,
+    });
     engine.sendCancel(attempt, 'hard timeout');
     return;
   }
   const median = job.medianMs();
   if (median === undefined || attempt.suspended) return;
   const probeAfter = Math.max(MIN_PROBE_MS, PROBE_FACTOR * median);
-  if (runningMs > probeAfter && (attempt.probedAt === undefined || now - attempt.probedAt > MISSED_HEARTBEATS * session.heartbeatMs)) {
+  if (
+    runningMs > probeAfter &&
+    (attempt.probedAt === undefined ||
+      now - attempt.probedAt > MISSED_HEARTBEATS * session.heartbeatMs)
+  ) {
     attempt.probedAt = now;
     session.send({ type: 'probe', attemptId: attempt.attemptId });
   }
   const nearEnd = job.backlog === 0;
-  if (nearEnd && !attempt.speculative && runningMs > Math.max(MIN_PROBE_MS, SPECULATE_FACTOR * median)) {
+  if (
+    nearEnd &&
+    !attempt.speculative &&
+    runningMs > Math.max(MIN_PROBE_MS, SPECULATE_FACTOR * median)
+  ) {
     const copies = [...job.live].filter((id) => engine.live.get(id)?.idx === attempt.idx).length;
     if (copies === 1) job.speculate.add(attempt.idx);
   }

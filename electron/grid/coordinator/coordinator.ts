@@ -74,7 +74,8 @@ export async function startCoordinator(opts: CoordinatorOptions): Promise<Runnin
   const app = Fastify({ bodyLimit: opts.maxBodyBytes ?? 16 * 1024 * 1024, logger: false });
   const routes: { method: string; url: string }[] = [];
   app.addHook('onRoute', (r) => {
-    for (const method of [r.method].flat()) if (method !== 'HEAD') routes.push({ method, url: r.url });
+    for (const method of [r.method].flat())
+      if (method !== 'HEAD') routes.push({ method, url: r.url });
   });
   app.setErrorHandler((err, _req, reply) => {
     const { status, body } = errorBody(err);
@@ -85,20 +86,35 @@ export async function startCoordinator(opts: CoordinatorOptions): Promise<Runnin
     engine,
     views,
     blobs,
-    limits: { maxBlobBytes: opts.maxBlobBytes ?? 1024 ** 3, maxTasksPerJob: opts.maxTasksPerJob ?? 100_000_000 },
-    who: (token) => (sameSecret(token, identity.adminToken) ? 'admin' : sameSecret(token, identity.joinSecret) ? 'contributor' : 'none'),
+    limits: {
+      maxBlobBytes: opts.maxBlobBytes ?? 1024 ** 3,
+      maxTasksPerJob: opts.maxTasksPerJob ?? 100_000_000,
+    },
+    who: (token) =>
+      sameSecret(token, identity.adminToken)
+        ? 'admin'
+        : sameSecret(token, identity.joinSecret)
+          ? 'contributor'
+          : 'none',
   });
-  const connections = new Connections(engine, (credential) => sameSecret(credential, identity.joinSecret));
+  const connections = new Connections(engine, (credential) =>
+    sameSecret(credential, identity.joinSecret),
+  );
   app.server.on('upgrade', (req, socket, head) => connections.upgrade(req, socket, head));
   await app.listen({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 7070 });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : (opts.port ?? 7070);
   const host = opts.host ?? '127.0.0.1';
   const url = `http://${host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
-  await writeFile(endpointFile(opts.dataDir), JSON.stringify({ url, pid: process.pid }), { mode: 0o600 });
+  await writeFile(endpointFile(opts.dataDir), JSON.stringify({ url, pid: process.pid }), {
+    mode: 0o600,
+  });
   const tick = setInterval(() => contactTick(engine), opts.tickMs ?? 250);
   tick.unref();
-  log.info({ url, coordinatorId: identity.coordinatorId, epoch: store.epoch }, 'coordinator listening');
+  log.info(
+    { url, coordinatorId: identity.coordinatorId, epoch: store.epoch },
+    'coordinator listening',
+  );
 
   let closing: Promise<void> | undefined;
   return {
@@ -118,17 +134,41 @@ export async function startCoordinator(opts: CoordinatorOptions): Promise<Runnin
   };
 }
 
-function errorBody(err: unknown): { status: number; body: { error: { code: string; message: string; details?: unknown } } } {
+function errorBody(err: unknown): {
+  status: number;
+  body: { error: { code: string; message: string; details?: unknown } };
+} {
   if (err instanceof ValidationError)
-    return { status: 400, body: { error: { code: err.code, message: err.message, details: { issues: err.issues } } } };
+    return {
+      status: 400,
+      body: { error: { code: err.code, message: err.message, details: { issues: err.issues } } },
+    };
   if (err instanceof ColonyError)
-    return { status: HTTP_STATUS[err.code], body: { error: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) } } };
+    return {
+      status: HTTP_STATUS[err.code],
+      body: {
+        error: {
+          code: err.code,
+          message: err.message,
+          ...(err.details ? { details: err.details } : {}),
+        },
+      },
+    };
   if (err instanceof StoreError) {
-    const status = err.code === 'BLOB_TOO_LARGE' ? 413 : err.code === 'STORE_UNAVAILABLE' ? 503 : 400;
+    const status =
+      err.code === 'BLOB_TOO_LARGE' ? 413 : err.code === 'STORE_UNAVAILABLE' ? 503 : 400;
     return { status, body: { error: { code: err.code, message: err.message } } };
   }
   const e = err as { statusCode?: number; code?: string; message?: string };
   if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500)
-    return { status: e.statusCode, body: { error: { code: e.statusCode === 413 ? 'TOO_LARGE' : 'BAD_INPUT', message: e.message ?? 'bad request' } } };
+    return {
+      status: e.statusCode,
+      body: {
+        error: {
+          code: e.statusCode === 413 ? 'TOO_LARGE' : 'BAD_INPUT',
+          message: e.message ?? 'bad request',
+        },
+      },
+    };
   return { status: 500, body: { error: { code: 'INTERNAL', message: 'internal error' } } };
 }

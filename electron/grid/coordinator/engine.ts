@@ -78,7 +78,8 @@ export class Engine {
       job: { id, seq, spec, taskCount, createdAt },
     });
     const runtime = new JobRuntime(id, seq, spec, spec.priority, 'queued', taskCount, 0, createdAt);
-    if (spec.tasks.inputsBlob) runtime.cursor = new NdjsonCursor(this.opts.blobPath(spec.tasks.inputsBlob), 0);
+    if (spec.tasks.inputsBlob)
+      runtime.cursor = new NdjsonCursor(this.opts.blobPath(spec.tasks.inputsBlob), 0);
     this.jobs.set(id, runtime);
     await durable;
     this.log.info({ jobId: id, name: spec.name, taskCount }, 'job submitted');
@@ -132,7 +133,10 @@ export class Engine {
 
   commit(op: Op): { result: ApplyResult; durable: Promise<void> } {
     if (this.store.failed)
-      throw new ColonyError('STORE_UNAVAILABLE', 'the job store cannot write to disk; refusing new work');
+      throw new ColonyError(
+        'STORE_UNAVAILABLE',
+        'the job store cannot write to disk; refusing new work',
+      );
     return this.store.commit(op);
   }
 
@@ -142,16 +146,39 @@ export class Engine {
   hello(peer: Peer, hello: Hello): Session {
     const now = this.now();
     const previous = this.sessions.get(hello.contributorId);
-    if (previous?.peer && previous.peer !== peer) previous.peer.close(CLOSE.replaced, 'replaced by a newer connection');
-    const session = previous ?? new Session(hello.contributorId, hello.name, hello.caps, hello.heartbeatMs, now);
-    Object.assign(session, { name: hello.name, caps: hello.caps, heartbeatMs: hello.heartbeatMs, peer, credit: 0 });
+    if (previous?.peer && previous.peer !== peer)
+      previous.peer.close(CLOSE.replaced, 'replaced by a newer connection');
+    const session =
+      previous ?? new Session(hello.contributorId, hello.name, hello.caps, hello.heartbeatMs, now);
+    Object.assign(session, {
+      name: hello.name,
+      caps: hello.caps,
+      heartbeatMs: hello.heartbeatMs,
+      peer,
+      credit: 0,
+    });
     session.lastSeen = now;
     session.policy = hello.policy;
     this.sessions.set(session.id, session);
-    this.store.commit({ t: 'contributor.seen', id: session.id, name: hello.name, caps: hello.caps, at: now });
-    peer.send({ type: 'welcome', protocol: PROTOCOL_VERSION, coordinatorId: this.opts.coordinatorId, contributorId: session.id, heartbeatMs: hello.heartbeatMs });
+    this.store.commit({
+      t: 'contributor.seen',
+      id: session.id,
+      name: hello.name,
+      caps: hello.caps,
+      at: now,
+    });
+    peer.send({
+      type: 'welcome',
+      protocol: PROTOCOL_VERSION,
+      coordinatorId: this.opts.coordinatorId,
+      contributorId: session.id,
+      heartbeatMs: hello.heartbeatMs,
+    });
     this.reconcile(session, new Set(hello.running.map((r) => r.attemptId)));
-    this.log.info({ contributorId: session.id, name: hello.name, slots: hello.caps.slots }, 'contributor connected');
+    this.log.info(
+      { contributorId: session.id, name: hello.name, slots: hello.caps.slots },
+      'contributor connected',
+    );
     this.events.emit('contributor', session.id);
     return session;
   }
@@ -160,11 +187,12 @@ export class Engine {
     for (const attempt of [...this.live.values()]) {
       if (attempt.contributorId !== session.id) continue;
       if (reported.has(attempt.attemptId)) session.attempts.add(attempt.attemptId);
-      else this.endAttempt(attempt, { state: 'lost', error: 'contributor no longer runs it' });
+      else this.endInBackground(attempt, { state: 'lost', error: 'contributor no longer runs it' });
     }
     for (const attemptId of reported) {
       const attempt = this.live.get(attemptId);
-      if (!attempt || attempt.contributorId !== session.id) session.send({ type: 'cancel', attemptId, reason: 'unknown attempt' });
+      if (!attempt || attempt.contributorId !== session.id)
+        session.send({ type: 'cancel', attemptId, reason: 'unknown attempt' });
     }
   }
 
@@ -187,7 +215,8 @@ export class Engine {
         return;
       case 'heartbeat':
         session.policy = msg.policy ?? session.policy;
-        for (const r of msg.running) this.touch(session, r.attemptId, r.progress, r.message, r.suspended);
+        for (const r of msg.running)
+          this.touch(session, r.attemptId, r.progress, r.message, r.suspended);
         return;
       case 'started': {
         const attempt = this.owned(session, msg.attemptId);
@@ -205,7 +234,8 @@ export class Engine {
         const attempt = this.owned(session, msg.attemptId);
         if (!attempt) return;
         attempt.logs.push(...msg.lines);
-        if (attempt.logs.length > LOG_LINES_KEPT) attempt.logs.splice(0, attempt.logs.length - LOG_LINES_KEPT);
+        if (attempt.logs.length > LOG_LINES_KEPT)
+          attempt.logs.splice(0, attempt.logs.length - LOG_LINES_KEPT);
         return;
       }
       case 'result':
@@ -213,12 +243,14 @@ export class Engine {
         return;
       case 'probe-reply': {
         const attempt = this.owned(session, msg.attemptId);
-        if (attempt && !msg.alive) this.endAttempt(attempt, { state: 'lost', error: 'worker gone (probe)' });
+        if (attempt && !msg.alive)
+          this.endInBackground(attempt, { state: 'lost', error: 'worker gone (probe)' });
         return;
       }
       case 'vacate': {
         const attempt = this.owned(session, msg.attemptId);
-        if (attempt) this.endAttempt(attempt, { state: 'lost', error: `vacated: ${msg.reason}` });
+        if (attempt)
+          this.endInBackground(attempt, { state: 'lost', error: `vacated: ${msg.reason}` });
         return;
       }
     }
@@ -229,7 +261,13 @@ export class Engine {
     return attempt && attempt.contributorId === session.id ? attempt : undefined;
   }
 
-  private touch(session: Session, attemptId: string, progress?: number, message?: string, suspended?: boolean): void {
+  private touch(
+    session: Session,
+    attemptId: string,
+    progress?: number,
+    message?: string,
+    suspended?: boolean,
+  ): void {
     const attempt = this.owned(session, attemptId);
     if (!attempt) return;
     if (progress !== undefined) attempt.progress = progress;
@@ -258,7 +296,10 @@ export class Engine {
       });
       await durable;
     } catch (err) {
-      this.log.error({ err, attemptId: msg.attemptId }, 'result not stored; contributor will resend');
+      this.log.error(
+        { err, attemptId: msg.attemptId },
+        'result not stored; contributor will resend',
+      );
       return;
     }
     session.send({ type: 'result-ack', attemptId: msg.attemptId, accepted: true });
@@ -285,14 +326,26 @@ export class Engine {
     job?.live.delete(attempt.attemptId);
     job?.speculate.delete(attempt.idx);
     this.events.emit('task', attempt.jobId, attempt.idx, end.state, attempt.attemptId);
-    this.log.debug({ jobId: attempt.jobId, idx: attempt.idx, attemptId: attempt.attemptId, state: end.state, error: end.error }, 'attempt ended');
+    this.log.debug(
+      {
+        jobId: attempt.jobId,
+        idx: attempt.idx,
+        attemptId: attempt.attemptId,
+        state: end.state,
+        error: end.error,
+      },
+      'attempt ended',
+    );
     if (job && result.requeued) job.requeue(attempt.idx);
     if (job && result.recorded) {
       job.recordFinish(now, end.state === 'succeeded' ? end.wallMs : undefined);
       for (const twin of [...job.live]) {
         const other = this.live.get(twin);
         if (other?.idx !== attempt.idx) continue;
-        this.endAttempt(other, { state: 'cancelled', error: 'another attempt finished first' }).catch(() => undefined);
+        this.endAttempt(other, {
+          state: 'cancelled',
+          error: 'another attempt finished first',
+        }).catch(() => undefined);
         this.sendCancel(other, 'another attempt finished first');
       }
     }
@@ -315,8 +368,20 @@ export class Engine {
     this.sendCancel(attempt, reason);
   }
 
+  /** End an attempt nobody waits on (lost, superseded); a store failure is logged, not thrown. */
+  endInBackground(attempt: LiveAttempt, end: Parameters<Engine['endAttempt']>[1]): void {
+    this.endAttempt(attempt, end).catch((err: unknown) =>
+      this.log.error(
+        { err, attemptId: attempt.attemptId },
+        'could not record the end of an attempt',
+      ),
+    );
+  }
+
   sendCancel(attempt: LiveAttempt, reason: string): void {
-    this.sessions.get(attempt.contributorId)?.send({ type: 'cancel', attemptId: attempt.attemptId, reason });
+    this.sessions
+      .get(attempt.contributorId)
+      ?.send({ type: 'cancel', attemptId: attempt.attemptId, reason });
   }
 
   // ---- dispatch -----------------------------------------------------------------------------
@@ -346,12 +411,18 @@ export class Engine {
     return spec ? this.assignFrom(spec, session, true) : undefined;
   }
 
-  private assignFrom(job: JobRuntime, session: Session, speculative: boolean): Assignment | undefined {
+  private assignFrom(
+    job: JobRuntime,
+    session: Session,
+    speculative: boolean,
+  ): Assignment | undefined {
     let idx: number | undefined;
     let extracted: { input: unknown; cursor: number } | undefined;
     if (speculative) {
       for (const candidate of job.speculate) {
-        const holders = [...job.live].map((id) => this.live.get(id)).filter((a) => a?.idx === candidate);
+        const holders = [...job.live]
+          .map((id) => this.live.get(id))
+          .filter((a) => a?.idx === candidate);
         job.speculate.delete(candidate);
         if (holders.length === 1 && holders[0]?.contributorId !== session.id) {
           idx = candidate;
@@ -420,7 +491,8 @@ export class Engine {
     const now = this.now();
     if (now - session.lastScaleAt < this.opts.scaleEveryMs) return;
     let backlog = 0;
-    for (const job of this.jobs.values()) if (job.state === 'queued' || job.state === 'running') backlog += job.backlog;
+    for (const job of this.jobs.values())
+      if (job.state === 'queued' || job.state === 'running') backlog += job.backlog;
     let slotsOnOffer = 0;
     for (const s of this.sessions.values()) if (s.peer) slotsOnOffer += s.caps.slots;
     if (backlog <= slotsOnOffer) return;

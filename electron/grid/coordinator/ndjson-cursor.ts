@@ -31,7 +31,9 @@ export class NdjsonCursor {
       if (!this.fill()) {
         const line = this.buf.subarray(rel).toString('utf8').trim();
         this.offset = this.bufStart + this.buf.length;
-        return line === '' ? undefined : { input: JSON.parse(line) as unknown, cursor: this.offset };
+        return line === ''
+          ? undefined
+          : { input: JSON.parse(line) as unknown, cursor: this.offset };
       }
     }
   }

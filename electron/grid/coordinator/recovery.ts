@@ -6,7 +6,11 @@ import { JobRuntime } from './job-runtime.js';
 import { NdjsonCursor } from './ndjson-cursor.js';
 import type { LiveAttempt } from './session.js';
 
-export function runtimeFromRow(db: Database, r: Record<string, unknown>, blobPath?: (sha: string) => string): JobRuntime {
+export function runtimeFromRow(
+  db: Database,
+  r: Record<string, unknown>,
+  blobPath?: (sha: string) => string,
+): JobRuntime {
   const spec = JSON.parse(r.spec as string) as JobSpec;
   const job = new JobRuntime(
     r.id as string,
@@ -18,13 +22,20 @@ export function runtimeFromRow(db: Database, r: Record<string, unknown>, blobPat
     r.extracted as number,
     r.created_at as number,
   );
-  const pending = db.exec("SELECT idx FROM tasks WHERE job_id = ? AND state = 'pending' ORDER BY idx", [job.id]);
+  const pending = db.exec(
+    "SELECT idx FROM tasks WHERE job_id = ? AND state = 'pending' ORDER BY idx",
+    [job.id],
+  );
   for (const [idx] of pending[0]?.values ?? []) job.requeue(idx as number);
-  if (spec.tasks.inputsBlob && blobPath) job.cursor = new NdjsonCursor(blobPath(spec.tasks.inputsBlob), r.cursor as number);
+  if (spec.tasks.inputsBlob && blobPath)
+    job.cursor = new NdjsonCursor(blobPath(spec.tasks.inputsBlob), r.cursor as number);
   return job;
 }
 
-export function loadRuntimes(db: Database, blobPath?: (sha: string) => string): { runtimes: JobRuntime[]; maxSeq: number } {
+export function loadRuntimes(
+  db: Database,
+  blobPath?: (sha: string) => string,
+): { runtimes: JobRuntime[]; maxSeq: number } {
   const runtimes: JobRuntime[] = [];
   const stmt = db.prepare("SELECT * FROM jobs WHERE state IN ('queued', 'running')");
   try {

@@ -1,7 +1,13 @@
 // The HTTP API of SPEC §5 on Fastify: auth, blobs, jobs, tasks, results, contributors, events.
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { API_PREFIX, jobIdSchema, prioritySchema, taskListQuerySchema, type GridEvent } from '../../../shared/api.js';
+import {
+  API_PREFIX,
+  jobIdSchema,
+  prioritySchema,
+  taskListQuerySchema,
+  type GridEvent,
+} from '../../../shared/api.js';
 import { ColonyError } from '../../../shared/errors.js';
 import { jobSpecSchema, sha256Schema } from '../../../shared/job-file.js';
 import { parseOrThrow } from '../../../shared/validate.js';
@@ -39,18 +45,28 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
     if (path === `${P}/health`) return;
     const role = deps.who(bearer(req));
     // Contributors may fetch inputs and upload outputs, nothing else.
-    const blobRoute = path.startsWith(`${P}/blobs/`) && (req.method === 'GET' || req.method === 'PUT' || req.method === 'HEAD');
+    const blobRoute =
+      path.startsWith(`${P}/blobs/`) &&
+      (req.method === 'GET' || req.method === 'PUT' || req.method === 'HEAD');
     if (role === 'admin' || (role === 'contributor' && blobRoute)) return;
-    throw new ColonyError(role === 'contributor' ? 'FORBIDDEN' : 'UNAUTHORIZED', role === 'contributor' ? 'a contributor credential cannot do this' : 'missing or wrong admin token');
+    throw new ColonyError(
+      role === 'contributor' ? 'FORBIDDEN' : 'UNAUTHORIZED',
+      role === 'contributor'
+        ? 'a contributor credential cannot do this'
+        : 'missing or wrong admin token',
+    );
   });
 
-  app.addContentTypeParser('application/octet-stream', (_req, payload, done) => done(null, payload));
+  app.addContentTypeParser('application/octet-stream', (_req, payload, done) =>
+    done(null, payload),
+  );
 
   app.get(`${P}/health`, async () => ({ ok: true, uptimeMs: engine.uptimeMs }));
 
   app.put(`${P}/blobs/:sha`, async (req, reply) => {
     const sha = parseOrThrow(sha256Schema, (req.params as { sha: string }).sha, 'bad blob name');
-    if (!(req.body instanceof Readable)) throw new ColonyError('BAD_INPUT', 'send the blob as application/octet-stream');
+    if (!(req.body instanceof Readable))
+      throw new ColonyError('BAD_INPUT', 'send the blob as application/octet-stream');
     const stored = await blobs.put(sha, req.body, { maxBytes: deps.limits.maxBlobBytes });
     return reply.code(stored.existed ? 200 : 201).send({ sha256: sha, size: stored.size });
   });
@@ -59,7 +75,10 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
     const sha = parseOrThrow(sha256Schema, (req.params as { sha: string }).sha, 'bad blob name');
     const stat = await blobs.stat(sha);
     if (!stat) throw new ColonyError('NOT_FOUND', `no blob ${sha}`);
-    return reply.header('content-type', 'application/octet-stream').header('content-length', stat.size).send(blobs.createReadStream(sha));
+    return reply
+      .header('content-type', 'application/octet-stream')
+      .header('content-length', stat.size)
+      .send(blobs.createReadStream(sha));
   });
 
   app.post(`${P}/jobs`, async (req, reply) => {
@@ -110,9 +129,11 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
     const id = jobId(req);
     if (!views.job(id)) throw new ColonyError('NOT_FOUND', 'no such job');
     const lines = views.results(id);
-    const stream = Readable.from((function* () {
-      for (const line of lines) yield `${JSON.stringify(line)}\n`;
-    })());
+    const stream = Readable.from(
+      (function* () {
+        for (const line of lines) yield `${JSON.stringify(line)}\n`;
+      })(),
+    );
     return reply.header('content-type', 'application/x-ndjson').send(stream);
   });
 
@@ -122,11 +143,20 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
 }
 
 /** Server-sent events; job summaries are coalesced so a busy job costs a few events a second. */
-function streamEvents(req: FastifyRequest, reply: FastifyReply, { engine, views }: RouteDeps): void {
+function streamEvents(
+  req: FastifyRequest,
+  reply: FastifyReply,
+  { engine, views }: RouteDeps,
+): void {
   reply.hijack();
   const res = reply.raw;
-  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
-  const send = (event: GridEvent) => res.write(`event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
+  res.writeHead(200, {
+    'content-type': 'text/event-stream',
+    'cache-control': 'no-cache',
+    connection: 'keep-alive',
+  });
+  const send = (event: GridEvent) =>
+    res.write(`event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
   const dirtyJobs = new Set<string>();
   const dirtyContributors = new Set<string>();
   const offs = [
@@ -144,7 +174,8 @@ function streamEvents(req: FastifyRequest, reply: FastifyReply, { engine, views 
     }
     dirtyJobs.clear();
     if (dirtyContributors.size > 0) {
-      for (const c of views.contributors()) if (dirtyContributors.has(c.id)) send({ type: 'contributor', contributor: c });
+      for (const c of views.contributors())
+        if (dirtyContributors.has(c.id)) send({ type: 'contributor', contributor: c });
       dirtyContributors.clear();
     }
   }, 250);

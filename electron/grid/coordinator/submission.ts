@@ -9,25 +9,38 @@ import { countNdjson } from './ndjson-cursor.js';
 import { runtimeFromRow } from './recovery.js';
 
 /** Every referenced blob must be uploaded first; returns the job's task count. */
-export async function validateSubmission(spec: JobSpec, blobs: BlobStore, maxTasks: number): Promise<number> {
+export async function validateSubmission(
+  spec: JobSpec,
+  blobs: BlobStore,
+  maxTasks: number,
+): Promise<number> {
   const missing: { field: string; message: string }[] = [];
   if (spec.module && !(await blobs.has(spec.module.sha256)))
     missing.push({ field: 'module', message: `blob ${spec.module.sha256} not uploaded` });
   for (const [i, f] of spec.files.entries())
-    if (!(await blobs.has(f.sha256))) missing.push({ field: `files.${i}`, message: `blob ${f.sha256} (${f.name}) not uploaded` });
+    if (!(await blobs.has(f.sha256)))
+      missing.push({ field: `files.${i}`, message: `blob ${f.sha256} (${f.name}) not uploaded` });
   if (spec.tasks.inputsBlob && !(await blobs.has(spec.tasks.inputsBlob)))
-    missing.push({ field: 'tasks.inputsBlob', message: `blob ${spec.tasks.inputsBlob} not uploaded` });
+    missing.push({
+      field: 'tasks.inputsBlob',
+      message: `blob ${spec.tasks.inputsBlob} not uploaded`,
+    });
   if (missing.length > 0) throw new ValidationError('bad job', missing);
 
   let count: number;
   if (spec.tasks.sweep) count = sweepCount(spec.tasks.sweep);
   else if (spec.tasks.inputs) count = spec.tasks.inputs.length;
   else count = await countNdjson(blobs.path(spec.tasks.inputsBlob as string), maxTasks);
-  if (count === 0) throw new ValidationError('bad job', [{ field: 'tasks', message: 'describes no task' }]);
+  if (count === 0)
+    throw new ValidationError('bad job', [{ field: 'tasks', message: 'describes no task' }]);
   if (count > maxTasks)
-    throw new ColonyError('TOO_LARGE', `job has more than ${maxTasks} tasks (the coordinator's limit)`, {
-      issues: [{ field: 'tasks', message: `more than ${maxTasks} tasks` }],
-    });
+    throw new ColonyError(
+      'TOO_LARGE',
+      `job has more than ${maxTasks} tasks (the coordinator's limit)`,
+      {
+        issues: [{ field: 'tasks', message: `more than ${maxTasks} tasks` }],
+      },
+    );
   return count;
 }
 

@@ -18,7 +18,7 @@ export class TransitionError extends Error {
 const statements = new WeakMap<Database, Map<string, Statement>>();
 function stmt(db: Database, sql: string): Statement {
   let cache = statements.get(db);
-  if (!cache) statements.set(db, (cache = new Map()));
+  if (!cache) statements.set(db, (cache = new Map<string, Statement>()));
   let s = cache.get(sql);
   if (!s) cache.set(sql, (s = db.prepare(sql)));
   return s;
@@ -149,13 +149,13 @@ function liveAttempt(db: Database, attemptId: string) {
 
 function end(db: Database, op: Extract<Op, { t: 'attempt.end' }>): ApplyResult {
   const { jobId, idx } = liveAttempt(db, op.attemptId);
-  const task = row(
-    db,
-    'SELECT state, attempts, failures FROM tasks WHERE job_id = ? AND idx = ?',
-    [jobId, idx],
-  );
+  const task = row(db, 'SELECT state, attempts, failures FROM tasks WHERE job_id = ? AND idx = ?', [
+    jobId,
+    idx,
+  ]);
   if (!task) throw new TransitionError(`no task ${jobId}/${idx}`);
-  const taskDone = task.state === 'succeeded' || task.state === 'failed' || task.state === 'cancelled';
+  const taskDone =
+    task.state === 'succeeded' || task.state === 'failed' || task.state === 'cancelled';
   // A second success for a finished task (a speculative copy, a late duplicate) is not recorded.
   const attemptState = op.state === 'succeeded' && taskDone ? 'cancelled' : op.state;
   run(
@@ -167,7 +167,9 @@ function end(db: Database, op: Extract<Op, { t: 'attempt.end' }>): ApplyResult {
       op.wallMs ?? null,
       op.cpuMs ?? null,
       op.exitCode ?? null,
-      attemptState === 'cancelled' && op.state === 'succeeded' ? 'duplicate result' : (op.error ?? null),
+      attemptState === 'cancelled' && op.state === 'succeeded'
+        ? 'duplicate result'
+        : (op.error ?? null),
       op.attemptId,
     ],
   );
@@ -206,11 +208,11 @@ function end(db: Database, op: Extract<Op, { t: 'attempt.end' }>): ApplyResult {
     run(db, "UPDATE tasks SET state = 'pending' WHERE job_id = ? AND idx = ?", [jobId, idx]);
     return { recorded: false, requeued: true };
   }
-  run(
-    db,
-    "UPDATE tasks SET state = 'failed', finished_at = ? WHERE job_id = ? AND idx = ?",
-    [op.at, jobId, idx],
-  );
+  run(db, "UPDATE tasks SET state = 'failed', finished_at = ? WHERE job_id = ? AND idx = ?", [
+    op.at,
+    jobId,
+    idx,
+  ]);
   run(db, 'UPDATE jobs SET failed = failed + 1 WHERE id = ?', [jobId]);
   return { recorded: true, jobFinished: settle(db, jobId, op.at) };
 }
@@ -297,10 +299,11 @@ export function applyOp(db: Database, op: Op): ApplyResult {
     case 'attempt.start': {
       const { jobId, idx } = liveAttempt(db, op.attemptId);
       run(db, "UPDATE attempts SET state = 'running' WHERE id = ?", [op.attemptId]);
-      run(db, "UPDATE tasks SET state = 'running' WHERE job_id = ? AND idx = ? AND state = 'assigned'", [
-        jobId,
-        idx,
-      ]);
+      run(
+        db,
+        "UPDATE tasks SET state = 'running' WHERE job_id = ? AND idx = ? AND state = 'assigned'",
+        [jobId, idx],
+      );
       return {};
     }
     case 'attempt.end':

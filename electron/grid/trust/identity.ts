@@ -41,7 +41,10 @@ export async function loadOrCreateIdentity(dataDir: string): Promise<Identity> {
   return identity;
 }
 
-export async function rotate(dataDir: string, which: 'adminToken' | 'joinSecret'): Promise<Identity> {
+export async function rotate(
+  dataDir: string,
+  which: 'adminToken' | 'joinSecret',
+): Promise<Identity> {
   const identity = await loadOrCreateIdentity(dataDir);
   const next = { ...identity, [which]: token() };
   await write(dataDir, next);

@@ -9,7 +9,8 @@ export interface JoinToken {
   address?: string;
 }
 
-const TOKEN = /^colony1\.([0-9a-f]{8,64})\.([0-9a-f]{64}|-)\.([A-Za-z0-9_-]{16,})(?:@([^\s@]+:\d{1,5}))?$/;
+const TOKEN =
+  /^colony1\.([0-9a-f]{8,64})\.([0-9a-f]{64}|-)\.([A-Za-z0-9_-]{16,})(?:@([^\s@]+:\d{1,5}))?$/;
 
 export function formatJoinToken(t: JoinToken): string {
   return `colony1.${t.coordinatorId}.${t.fingerprint}.${t.secret}${t.address ? `@${t.address}` : ''}`;
@@ -17,7 +18,11 @@ export function formatJoinToken(t: JoinToken): string {
 
 export function parseJoinToken(text: string): JoinToken {
   const m = TOKEN.exec(text.trim());
-  if (!m) throw new ColonyError('BAD_INPUT', 'not a join token (expected colony1.<id>.<fingerprint>.<secret>[@host:port])');
+  if (!m)
+    throw new ColonyError(
+      'BAD_INPUT',
+      'not a join token (expected colony1.<id>.<fingerprint>.<secret>[@host:port])',
+    );
   return {
     coordinatorId: m[1] as string,
     fingerprint: m[2] as string,

@@ -17,7 +17,12 @@ export interface Proc {
 }
 
 /** Start `colony ...args` and wait until a stdout line matches `ready`. */
-export async function startProc(args: string[], ready: RegExp, env: NodeJS.ProcessEnv = {}, timeoutMs = 20_000): Promise<Proc & { match: RegExpExecArray }> {
+export async function startProc(
+  args: string[],
+  ready: RegExp,
+  env: NodeJS.ProcessEnv = {},
+  timeoutMs = 20_000,
+): Promise<Proc & { match: RegExpExecArray }> {
   const child = spawn(process.execPath, [CLI, ...args], {
     env: { ...process.env, COLONY_LOG: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -27,7 +32,10 @@ export async function startProc(args: string[], ready: RegExp, env: NodeJS.Proce
   child.stderr.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   const match = await new Promise<RegExpExecArray>((res, rej) => {
-    const timer = setTimeout(() => rej(new Error(`timed out waiting for ${String(ready)}; output:\n${out}`)), timeoutMs);
+    const timer = setTimeout(
+      () => rej(new Error(`timed out waiting for ${String(ready)}; output:\n${out}`)),
+      timeoutMs,
+    );
     const check = () => {
       const m = ready.exec(out);
       if (m) {
@@ -66,7 +74,18 @@ export class Cluster {
   }
 
   async startCoordinator(extraArgs: string[] = []): Promise<string> {
-    const proc = await startProc(['coordinator', '--data', this.dataDir, '--port', String(this.port), '--no-mdns', ...extraArgs], /listening at (http:\/\/\S+)/);
+    const proc = await startProc(
+      [
+        'coordinator',
+        '--data',
+        this.dataDir,
+        '--port',
+        String(this.port),
+        '--no-mdns',
+        ...extraArgs,
+      ],
+      /listening at (http:\/\/\S+)/,
+    );
     const url = proc.match[1] as string;
     this.port = Number(new URL(url).port);
     this.coordinator = { ...proc, url };
@@ -77,7 +96,22 @@ export class Cluster {
   async startContributor(name: string, workers = 2, extraArgs: string[] = []): Promise<Proc> {
     const id = await this.identity();
     const token = `colony1.${id.coordinatorId}.-.${id.joinSecret}@127.0.0.1:${this.port}`;
-    const proc = await startProc(['contributor', '--join', token, '--data', join(this.dir, name), '--workers', String(workers), '--no-mdns', ...extraArgs], /contributor (\S+) serving/);
+    const proc = await startProc(
+      [
+        'contributor',
+        '--join',
+        token,
+        '--data',
+        join(this.dir, name),
+        '--workers',
+        String(workers),
+        '--heartbeat',
+        '300',
+        '--no-mdns',
+        ...extraArgs,
+      ],
+      /contributor (\S+) serving/,
+    );
     this.contributors.push(proc);
     this.procs.push(proc);
     return proc;
@@ -99,8 +133,14 @@ export class Cluster {
   }
 
   /** Run a CLI command to completion. */
-  async cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  async cli(
+    args: string[],
+    env: NodeJS.ProcessEnv = {},
+  ): Promise<{ code: number | null; stdout: string; stderr: string }> {
+    const child = spawn(process.execPath, [CLI, ...args], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -116,14 +156,22 @@ export class Cluster {
     for (;;) {
       const job = await client.json<JobSummary>('GET', `/jobs/${id}`);
       if (['succeeded', 'failed', 'cancelled'].includes(job.state)) return job;
-      if (Date.now() > deadline) throw new Error(`job ${id} still ${job.state} after ${timeoutMs} ms: ${JSON.stringify(job.counts)}`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `job ${id} still ${job.state} after ${timeoutMs} ms: ${JSON.stringify(job.counts)}`,
+        );
       await new Promise((r) => setTimeout(r, 100));
     }
   }
 
-  async results(id: string): Promise<{ task: number; input: unknown; output?: unknown; error?: string }[]> {
+  async results(
+    id: string,
+  ): Promise<{ task: number; input: unknown; output?: unknown; error?: string }[]> {
     const res = await (await this.client()).request('GET', `/jobs/${id}/results`);
-    return (await res.text()).split('\n').filter(Boolean).map((l) => JSON.parse(l) as never);
+    return (await res.text())
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as never);
   }
 
   kill(proc: Proc, signal: NodeJS.Signals = 'SIGKILL'): Promise<number | null> {

@@ -116,7 +116,7 @@ export class FakeCoordinator {
     this.upgrades.push({ auth: req.headers.authorization });
     this.socket = ws;
     ws.on('message', (data) => {
-      const msg = JSON.parse(String(data)) as ContributorMessage;
+      const msg = JSON.parse((data as Buffer).toString('utf8')) as ContributorMessage;
       this.received.push({ conn, at: Date.now(), msg });
       if (msg.type !== 'hello') return;
       if (this.closeOnHello !== undefined) return ws.close(this.closeOnHello, 'refused');

@@ -106,7 +106,7 @@ describe('ContributorManager', () => {
     });
     expect(coord.upgrades[0]?.auth).toBe(`Bearer ${CREDENTIAL}`);
     expect(coord.of('ready')).toEqual([{ type: 'ready', slots: 1 }]);
-    const saved = JSON.parse(readFileSync(path.join(dataDir, 'contributor.json'), 'utf8'));
+    const saved: unknown = JSON.parse(readFileSync(path.join(dataDir, 'contributor.json'), 'utf8'));
     expect(saved).toEqual({ contributorId: m.contributorId });
     expect(logLines.join('\n')).not.toContain(CREDENTIAL);
   });
@@ -177,8 +177,8 @@ describe('ContributorManager', () => {
     const [a, b] = [assignment('sleep', { ms: 300 }), assignment('sleep', { ms: 300 })];
     coord.send({ type: 'assign', attempts: [a, b] });
     const vacate = await coord.waitMsg('vacate');
-    expect(vacate.attemptId).toBe(b!.attemptId);
-    await coord.waitMsg('result', (r) => r.attemptId === a!.attemptId);
+    expect(vacate.attemptId).toBe(b.attemptId);
+    await coord.waitMsg('result', (r) => r.attemptId === a.attemptId);
   });
 
   it('reports a failed result naming the hash mismatch when a blob comes back wrong', async () => {
