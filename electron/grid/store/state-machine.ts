@@ -2,6 +2,12 @@
 import type { Database, SqlValue, Statement } from 'sql.js';
 import type { JobSpec } from '../../../shared/job-file.js';
 import { sweepInput } from '../../../shared/sweep.js';
+import {
+  canMoveAttempt,
+  canMoveJob,
+  type AttemptState,
+  type JobState,
+} from '../../../shared/states.js';
 import type { ApplyResult, Op } from './ops.js';
 
 /** A task may be lost this many times beyond maxAttempts before it is failed anyway. */
@@ -88,11 +94,9 @@ function extractInput(spec: JobSpec, idx: number, given: unknown): unknown {
 function settle(db: Database, jobId: string, at: number): boolean {
   const j = job(db, jobId);
   if (j.state === 'cancelled' || j.succeeded + j.failed < j.taskCount) return false;
-  run(db, 'UPDATE jobs SET state = ?, finished_at = ? WHERE id = ?', [
-    j.failed > 0 ? 'failed' : 'succeeded',
-    at,
-    jobId,
-  ]);
+  const next: JobState = j.failed > 0 ? 'failed' : 'succeeded';
+  moveJob(j.state, next, jobId);
+  run(db, 'UPDATE jobs SET state = ?, finished_at = ? WHERE id = ?', [next, at, jobId]);
   return true;
 }
 
@@ -139,16 +143,22 @@ function assign(db: Database, op: Extract<Op, { t: 'attempt.assign' }>): ApplyRe
   return { input: JSON.parse(task.input as string) as unknown, number };
 }
 
+function moveJob(from: string, to: JobState, jobId: string): void {
+  if (!canMoveJob(from as JobState, to))
+    throw new TransitionError(`job ${jobId} cannot go from ${from} to ${to}`);
+}
+
 function liveAttempt(db: Database, attemptId: string) {
   const a = row(db, 'SELECT job_id, idx, state FROM attempts WHERE id = ?', [attemptId]);
   if (!a) throw new TransitionError(`no attempt ${attemptId}`);
   if (a.state !== 'assigned' && a.state !== 'running')
     throw new TransitionError(`attempt ${attemptId} already ${String(a.state)}`);
-  return { jobId: a.job_id as string, idx: a.idx as number };
+  return { jobId: a.job_id as string, idx: a.idx as number, state: a.state as AttemptState };
 }
 
 function end(db: Database, op: Extract<Op, { t: 'attempt.end' }>): ApplyResult {
-  const { jobId, idx } = liveAttempt(db, op.attemptId);
+  const attempt = liveAttempt(db, op.attemptId);
+  const { jobId, idx } = attempt;
   const task = row(db, 'SELECT state, attempts, failures FROM tasks WHERE job_id = ? AND idx = ?', [
     jobId,
     idx,
@@ -157,7 +167,11 @@ function end(db: Database, op: Extract<Op, { t: 'attempt.end' }>): ApplyResult {
   const taskDone =
     task.state === 'succeeded' || task.state === 'failed' || task.state === 'cancelled';
   // A second success for a finished task (a speculative copy, a late duplicate) is not recorded.
-  const attemptState = op.state === 'succeeded' && taskDone ? 'cancelled' : op.state;
+  const attemptState: AttemptState = op.state === 'succeeded' && taskDone ? 'cancelled' : op.state;
+  if (!canMoveAttempt(attempt.state, attemptState))
+    throw new TransitionError(
+      `attempt ${op.attemptId} cannot go from ${attempt.state} to ${attemptState}`,
+    );
   run(
     db,
     'UPDATE attempts SET state = ?, ended_at = ?, wall_ms = ?, cpu_ms = ?, exit_code = ?, error = ? WHERE id = ?',
@@ -223,8 +237,7 @@ function isObject(v: unknown): v is Record<string, unknown> {
 
 function cancel(db: Database, op: Extract<Op, { t: 'job.cancel' }>): ApplyResult {
   const j = job(db, op.jobId);
-  if (j.state !== 'queued' && j.state !== 'running')
-    throw new TransitionError(`job ${op.jobId} is already ${j.state}`);
+  moveJob(j.state, 'cancelled', op.jobId);
   const live = column(
     db,
     "SELECT id FROM attempts WHERE job_id = ? AND state IN ('assigned', 'running')",
@@ -251,6 +264,7 @@ function cancel(db: Database, op: Extract<Op, { t: 'job.cancel' }>): ApplyResult
 function retry(db: Database, op: Extract<Op, { t: 'job.retry' }>): ApplyResult {
   const j = job(db, op.jobId);
   if (j.failed === 0) throw new TransitionError(`job ${op.jobId} has no failed tasks`);
+  if (j.state === 'failed') moveJob(j.state, 'running', op.jobId);
   const idxs = column(db, "SELECT idx FROM tasks WHERE job_id = ? AND state = 'failed'", [
     op.jobId,
   ]) as number[];
