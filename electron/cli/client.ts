@@ -1,12 +1,19 @@
 // HTTP client of the coordinator API for the CLI: bearer auth, error bodies to typed errors.
 import { API_PREFIX } from '../../shared/api.js';
 import { ColonyError, type ErrorCode } from '../../shared/errors.js';
+import { PinnedAgent, pinnedFetch, type FetchLike } from '../grid/trust/pinned.js';
 
 export class ApiClient {
+  private readonly fetch: FetchLike;
+
+  /** `fingerprint` pins the coordinator's certificate; plain http is allowed to loopback only. */
   constructor(
     readonly baseUrl: string,
     private readonly token: string | undefined,
-  ) {}
+    fingerprint?: string,
+  ) {
+    this.fetch = pinnedFetch(fingerprint ? new PinnedAgent(fingerprint) : undefined);
+  }
 
   async request(
     method: string,
@@ -16,7 +23,7 @@ export class ApiClient {
   ): Promise<Response> {
     let res: Response;
     try {
-      res = await fetch(`${this.baseUrl}${API_PREFIX}${path}`, {
+      res = await this.fetch(`${this.baseUrl}${API_PREFIX}${path}`, {
         method,
         headers: {
           ...(this.token ? { authorization: `Bearer ${this.token}` } : {}),
@@ -26,6 +33,7 @@ export class ApiClient {
         ...(body !== undefined ? { body: JSON.stringify(body) } : raw ? { body: raw.data } : {}),
       });
     } catch (err) {
+      if (err instanceof ColonyError) throw err;
       throw new ColonyError(
         'UNREACHABLE',
         `cannot reach the coordinator at ${this.baseUrl}: ${(err as Error).cause ? String((err as { cause: unknown }).cause) : (err as Error).message}`,

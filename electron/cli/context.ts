@@ -30,15 +30,14 @@ export interface ClientFlags {
   coordinator?: string;
   token?: string;
   data?: string;
+  fingerprint?: string;
 }
 
 /** SPEC §4: --coordinator, COLONY_URL or the local data dir; --token, COLONY_TOKEN or the data dir. */
 export function clientFrom(flags: ClientFlags): ApiClient {
   const dataDir = flags.data ? resolve(flags.data) : defaultDataDir();
-  const url =
-    flags.coordinator ??
-    process.env.COLONY_URL ??
-    (readJson(join(dataDir, 'coordinator.json'))?.url as string | undefined);
+  const local = readJson(join(dataDir, 'coordinator.json'));
+  const url = flags.coordinator ?? process.env.COLONY_URL ?? (local?.url as string | undefined);
   if (!url)
     throw new ColonyError(
       'UNREACHABLE',
@@ -48,5 +47,10 @@ export function clientFrom(flags: ClientFlags): ApiClient {
     flags.token ??
     process.env.COLONY_TOKEN ??
     (readJson(join(dataDir, 'identity.json'))?.adminToken as string | undefined);
-  return new ApiClient(url.replace(/\/$/, ''), token);
+  // The certificate to pin: given, or the local coordinator's own (SPEC §6).
+  const fingerprint =
+    flags.fingerprint ??
+    process.env.COLONY_FINGERPRINT ??
+    (local?.fingerprint as string | undefined);
+  return new ApiClient(url.replace(/\/$/, ''), token, fingerprint);
 }

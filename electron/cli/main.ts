@@ -6,6 +6,8 @@ import type { ContributorInfo, JobSummary } from '../../shared/api.js';
 import { ColonyError, type ErrorCode } from '../../shared/errors.js';
 import { loadOrCreateIdentity, rotate } from '../grid/trust/identity.js';
 import { formatJoinToken } from '../grid/trust/join-token.js';
+import { loadOrCreateCertificate } from '../grid/trust/certificate.js';
+import { hostname } from 'node:os';
 import { clientFrom, defaultDataDir, type ClientFlags } from './context.js';
 import { prepareJob } from './job-loader.js';
 import { describeJob, jobRow, table } from './output.js';
@@ -34,6 +36,10 @@ function withClientOptions(cmd: Command): Command {
   return cmd
     .option('--coordinator <url>', 'coordinator URL (else COLONY_URL, else the local data dir)')
     .option('--token <token>', 'admin token (else COLONY_TOKEN, else the local data dir)')
+    .option(
+      '--fingerprint <sha256>',
+      'coordinator certificate to trust (else COLONY_FINGERPRINT, else the local data dir)',
+    )
     .option('--data <dir>', 'local data directory', undefined)
     .option('--json', 'print JSON');
 }
@@ -54,7 +60,8 @@ function program(setExit: (code: number) => void): Command {
     .option('--host <host>', 'address to bind', '127.0.0.1')
     .option('--port <port>', 'port', '7070')
     .option('--name <name>', 'coordinator name')
-    .option('--no-mdns', 'do not advertise on the LAN (mDNS is not built yet)')
+    .option('--no-mdns', 'do not advertise on the LAN over mDNS')
+    .option('--interface <ip>', 'the network interface (its IP) mDNS uses')
     .action(
       run((o: { data?: string; host: string; port: string; name?: string }) => runCoordinator(o)),
     );
@@ -67,7 +74,9 @@ function program(setExit: (code: number) => void): Command {
     .option('--workers <n>', 'worker processes (default: cores - 1)')
     .option('--allow-commands', 'also run `command` jobs (programs on this machine)')
     .option('--heartbeat <ms>', 'heartbeat interval promised to the coordinator', '2000')
-    .option('--no-mdns', 'do not browse mDNS (not built yet)')
+    .option('--policy <file>', 'owner policy (JSON/YAML, SPEC §7): idle, CPU load, schedule')
+    .option('--no-mdns', 'do not look for the coordinator over mDNS')
+    .option('--interface <ip>', 'the network interface (its IP) mDNS uses')
     .action(run((o: Parameters<typeof runContributor>[0]) => runContributor(o)));
 
   p.command('up')
@@ -150,17 +159,22 @@ function program(setExit: (code: number) => void): Command {
       );
     }),
   );
-  for (const verb of ['approve', 'deny', 'revoke'])
-    contributors
-      .command(verb)
-      .argument('<id>')
-      .description(`${verb} a contributor (pairing comes with the discovery-and-trust work)`)
-      .action(() => {
-        throw new ColonyError(
-          'BAD_INPUT',
-          `contributors ${verb}: pairing is not built yet; contributors join with the join secret`,
+  for (const verb of ['approve', 'deny', 'revoke'] as const)
+    withClientOptions(
+      contributors.command(verb).argument('<id>').description(`${verb} a contributor`),
+    ).action(
+      run(async (id: string, o: Flags) => {
+        const out = await clientFrom(o).json<unknown>(
+          'POST',
+          `/contributors/${encodeURIComponent(id)}/${verb}`,
         );
-      });
+        print(
+          o,
+          out,
+          () => `${verb === 'approve' ? 'approved' : verb === 'deny' ? 'denied' : 'revoked'} ${id}`,
+        );
+      }),
+    );
 
   p.command('token')
     .argument('<which>', 'join | admin')
@@ -176,10 +190,11 @@ function program(setExit: (code: number) => void): Command {
         const id = o.rotate
           ? await rotate(dataDir, which === 'join' ? 'joinSecret' : 'adminToken')
           : await loadOrCreateIdentity(dataDir);
+        const { fingerprint } = await loadOrCreateCertificate(dataDir, hostname());
         process.stdout.write(
           which === 'admin'
             ? `${id.adminToken}\n`
-            : `${formatJoinToken({ coordinatorId: id.coordinatorId, fingerprint: '-', secret: id.joinSecret, ...(o.address ? { address: o.address } : {}) })}\n`,
+            : `${formatJoinToken({ coordinatorId: id.coordinatorId, fingerprint, secret: id.joinSecret, ...(o.address ? { address: o.address } : {}) })}\n`,
         );
       }),
     );

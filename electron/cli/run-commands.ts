@@ -7,7 +7,13 @@ import type { JobSummary } from '../../shared/api.js';
 import { ColonyError } from '../../shared/errors.js';
 import { startCoordinator, type RunningCoordinator } from '../grid/coordinator/coordinator.js';
 import { ContributorManager } from '../grid/contributor/manager.js';
-import { parseJoinToken } from '../grid/trust/join-token.js';
+import { headlessPolicy } from '../grid/contributor/policy-headless.js';
+import { establishLink } from './contributor-link.js';
+import type { MdnsOptions } from '../grid/discovery/mdns.js';
+import { loadContributorId } from '../grid/contributor/manager-options.js';
+import { PinnedAgent, pinnedFetch } from '../grid/trust/pinned.js';
+import { hostname } from 'node:os';
+import { mkdir } from 'node:fs/promises';
 import { ApiClient } from './client.js';
 import { defaultDataDir, packageRoot } from './context.js';
 import { prepareJob } from './job-loader.js';
@@ -36,19 +42,28 @@ function untilSignal(): Promise<void> {
   });
 }
 
+/** --no-mdns turns discovery off; --interface picks the NIC it multicasts on. */
+function mdnsOptions(o: { mdns?: boolean; interface?: string }): MdnsOptions | false {
+  return o.mdns === false ? false : o.interface ? { interface: o.interface } : {};
+}
+
 export async function runCoordinator(o: {
   data?: string;
   host: string;
   port: string;
   name?: string;
+  mdns?: boolean;
+  interface?: string;
 }): Promise<number> {
   const dataDir = o.data ? resolve(o.data) : defaultDataDir();
+  const mdns = mdnsOptions(o);
   const coordinator = await startCoordinator({
     dataDir,
     host: o.host,
     port: parsePort(o.port),
     logger: stderrLogger(),
     ...(o.name ? { name: o.name } : {}),
+    ...(mdns ? { mdns } : {}),
   });
   process.stdout.write(`coordinator listening at ${coordinator.url} (data in ${dataDir})\n`);
   await untilSignal();
@@ -78,6 +93,9 @@ export async function runContributor(o: {
   workers?: string;
   allowCommands?: boolean;
   heartbeat?: string;
+  policy?: string;
+  mdns?: boolean;
+  interface?: string;
 }): Promise<number> {
   const heartbeatMs = Number(o.heartbeat ?? 2000);
   if (!Number.isInteger(heartbeatMs) || heartbeatMs < 50 || heartbeatMs > 600_000)
@@ -85,32 +103,38 @@ export async function runContributor(o: {
       'BAD_INPUT',
       `--heartbeat: ${o.heartbeat} is not a number of milliseconds (50-600000)`,
     );
-  const token = o.join ?? process.env.COLONY_JOIN;
-  if (!token)
-    throw new ColonyError(
-      'BAD_INPUT',
-      'a contributor needs --join TOKEN (print one with `colony token join` on the coordinator)',
-    );
-  const joinToken = parseJoinToken(token);
-  const url = o.coordinator ?? (joinToken.address ? `http://${joinToken.address}` : undefined);
-  if (!url)
-    throw new ColonyError(
-      'BAD_INPUT',
-      'the join token carries no address: pass --coordinator URL (mDNS discovery is not built yet)',
-    );
-  const manager = new ContributorManager({
+  const log = stderrLogger();
+  const dataDir = o.data ? resolve(o.data) : join(defaultDataDir(), 'contributor');
+  const link = await establishLink({
+    dataDir,
+    ...(o.join ? { joinToken: o.join } : {}),
+    ...(o.coordinator ? { coordinatorUrl: o.coordinator } : {}),
+    mdns: mdnsOptions(o),
+    log,
+  });
+  const url = link.currentUrl();
+  // Without --policy the headless contributor works whenever it is asked (as before).
+  const policy = o.policy ? headlessPolicy(o.policy, () => manager.workerPids()) : undefined;
+  const manager: ContributorManager = new ContributorManager({
     url,
-    credential: joinToken.secret,
-    dataDir: o.data ? resolve(o.data) : join(defaultDataDir(), 'contributor'),
-    maxSlots: parseWorkers(o.workers),
+    currentUrl: link.currentUrl,
+    tls: link.tls,
+    credential: link.trust.credential,
+    dataDir,
+    maxSlots: o.workers || !policy ? parseWorkers(o.workers) : policy.maxWorkers,
     allowCommands: o.allowCommands ?? false,
     heartbeatMs,
-    logger: stderrLogger(),
+    logger: log,
+    ...(policy ? { policy: policy.driver } : {}),
   });
+  manager.on('disconnected', () => link.refresh());
+  policy?.driver.start();
   await manager.start();
   process.stdout.write(`contributor ${manager.contributorId} serving ${url}\n`);
   await untilSignal();
+  policy?.driver.stop();
   await manager.stop();
+  await link.stop();
   return 0;
 }
 
@@ -128,10 +152,19 @@ async function startLocal(
   port: number,
 ): Promise<Local> {
   const coordinator = await startCoordinator({ dataDir, host: '127.0.0.1', port, logger: log });
+  // Same process, same trust: the local contributor is issued its credential directly.
+  const contributorDir = join(dataDir, 'contributor');
+  await mkdir(contributorDir, { recursive: true, mode: 0o700 });
+  const credential = await coordinator.credentials.join(
+    await loadContributorId(contributorDir),
+    hostname(),
+  );
+  const agent = new PinnedAgent(coordinator.fingerprint);
   const manager = new ContributorManager({
     url: coordinator.url,
-    credential: coordinator.identity.joinSecret,
-    dataDir: join(dataDir, 'contributor'),
+    credential,
+    tls: { agent, fetch: pinnedFetch(agent) },
+    dataDir: contributorDir,
     maxSlots: workers,
     initialSlots: workers,
     allowCommands: true,
@@ -195,7 +228,11 @@ export async function runDemo(o: { data?: string; workers?: string }): Promise<n
     0,
   );
   try {
-    const client = new ApiClient(local.coordinator.url, local.coordinator.identity.adminToken);
+    const client = new ApiClient(
+      local.coordinator.url,
+      local.coordinator.identity.adminToken,
+      local.coordinator.fingerprint,
+    );
     const jobFile = join(packageRoot(), 'examples', 'primes', 'job.yaml');
     process.stderr.write(
       `Colony demo: coordinator at ${local.coordinator.url}, submitting ${jobFile}\n`,

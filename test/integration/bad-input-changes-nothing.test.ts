@@ -4,6 +4,7 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
+import { PinnedAgent, pinnedFetch } from '../../electron/grid/trust/pinned.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import {
@@ -18,12 +19,16 @@ describe('bad input of any kind', () => {
   let dir: string;
   let coordinator: RunningCoordinator;
   let admin: string;
-  const api = (path: string, init: RequestInit = {}, token: string | null = admin) =>
-    fetch(`${coordinator.url}/api/v1${path}`, {
+  const api = (
+    path: string,
+    init: { method?: string; body?: string; headers?: Record<string, string> } = {},
+    token: string | null = admin,
+  ) =>
+    pinnedFetch(new PinnedAgent(coordinator.fingerprint))(`${coordinator.url}/api/v1${path}`, {
       ...init,
       headers: {
         ...(token ? { authorization: `Bearer ${token}` } : {}),
-        ...(init.headers as Record<string, string>),
+        ...init.headers,
       },
     });
   const postJob = (body: unknown) =>
@@ -137,14 +142,23 @@ describe('bad input of any kind', () => {
   });
 
   it('answers 401 on every route without a token or with a wrong one (routes enumerated from the server)', async () => {
-    const routes = coordinator.routes.filter((r) => !r.url.endsWith('/health'));
-    expect(routes.length).toBeGreaterThanOrEqual(12);
+    const apiRoutes = coordinator.routes.filter((r) => r.url.startsWith('/api/'));
+    // Public on purpose, and only these: health, and asking to pair (claims are signed).
+    expect(
+      apiRoutes
+        .filter((r) => r.access === 'public')
+        .map((r) => `${r.method} ${r.url}`)
+        .sort(),
+    ).toEqual(['GET /api/v1/health', 'POST /api/v1/pairing', 'POST /api/v1/pairing/:id/claim']);
+    const routes = apiRoutes.filter((r) => r.access !== 'public');
+    expect(routes.length).toBeGreaterThanOrEqual(15);
     for (const route of routes) {
       const path = route.url
         .replace('/api/v1', '')
-        .replace(':id', 'j00000000')
+        .replace(':id', route.url.includes('/jobs/') ? 'j00000000' : 'c1')
+        .replace(':idx', '0')
         .replace(':sha', sha('x'));
-      for (const token of [null, 'wrong-token', coordinator.identity.joinSecret.slice(1)]) {
+      for (const token of [null, 'wrong-token', coordinator.identity.adminToken.slice(1)]) {
         const res = await api(path, { method: route.method }, token);
         expect(res.status, `${route.method} ${route.url} with ${token ?? 'no token'}`).toBe(401);
       }
@@ -152,24 +166,30 @@ describe('bad input of any kind', () => {
     expect((await api('/health', {}, null)).status).toBe(200);
   });
 
-  it('keeps contributors to blobs: their credential cannot call admin routes', async () => {
+  it('keeps contributors to blobs: their credential, or the join secret, cannot call admin routes', async () => {
+    const credential = await coordinator.credentials.join('c-limited', 'limited');
     for (const path of ['/jobs', '/contributors']) {
-      const res = await api(path, {}, coordinator.identity.joinSecret);
-      expect(res.status).toBe(403);
+      expect((await api(path, {}, credential)).status).toBe(403);
+      expect((await api(path, {}, coordinator.identity.joinSecret)).status).toBe(401);
     }
+    expect((await api(`/blobs/${sha('x')}`, {}, credential)).status).toBe(404);
   });
 
   it('refuses a contributor connection with a wrong join secret, and closes on bad frames', async () => {
-    const ws = new WebSocket(`${coordinator.url.replace('http', 'ws')}/api/v1/connect`, {
+    const agent = new PinnedAgent(coordinator.fingerprint);
+    const ws = new WebSocket(`${coordinator.url.replace('https', 'wss')}/api/v1/connect`, {
       headers: { authorization: 'Bearer nope' },
+      agent,
     });
     const status = await new Promise<number>((r) =>
       ws.on('unexpected-response', (_req, res) => r(res.statusCode ?? 0)),
     );
     expect(status).toBe(401);
 
-    const good = new WebSocket(`${coordinator.url.replace('http', 'ws')}/api/v1/connect`, {
-      headers: { authorization: `Bearer ${coordinator.identity.joinSecret}` },
+    const credential = await coordinator.credentials.join('c-frames', 'frames');
+    const good = new WebSocket(`${coordinator.url.replace('https', 'wss')}/api/v1/connect`, {
+      headers: { authorization: `Bearer ${credential}` },
+      agent,
     });
     await new Promise((r) => good.once('open', r));
     const messages: string[] = [];
@@ -178,8 +198,8 @@ describe('bad input of any kind', () => {
     const code = await new Promise<number>((r) => good.once('close', (c) => r(c)));
     expect(code).toBe(4002);
     expect(messages.join()).toMatch(/slots/);
-    const contributors = (await (await api('/contributors')).json()) as unknown[];
-    expect(contributors).toEqual([]);
+    const contributors = (await (await api('/contributors')).json()) as { id: string }[];
+    expect(contributors.map((c) => c.id)).not.toContain('c-frames');
   });
 });
 

@@ -4,6 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
+import { PinnedAgent, pinnedFetch } from '../../electron/grid/trust/pinned.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JobSummary, TaskRow } from '../../shared/api.js';
 import {
@@ -14,12 +15,15 @@ import {
 describe('a 1,000,000-task sweep', () => {
   let dir: string;
   let coordinator: RunningCoordinator;
-  const api = (path: string, init: RequestInit = {}) =>
-    fetch(`${coordinator.url}/api/v1${path}`, {
+  const api = (
+    path: string,
+    init: { method?: string; body?: string; headers?: Record<string, string> } = {},
+  ) =>
+    pinnedFetch(new PinnedAgent(coordinator.fingerprint))(`${coordinator.url}/api/v1${path}`, {
       ...init,
       headers: {
         authorization: `Bearer ${coordinator.identity.adminToken}`,
-        ...(init.headers as Record<string, string>),
+        ...init.headers,
       },
     });
 

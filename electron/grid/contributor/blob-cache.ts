@@ -6,10 +6,13 @@ import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { BlobStore } from '../store/blobs.js';
 import { BlobHashMismatchError } from '../store/errors.js';
+import type { FetchLike } from '../trust/pinned.js';
 
 export interface BlobCacheOptions {
-  /** Coordinator base URL, e.g. http://127.0.0.1:7070. */
-  baseUrl: string;
+  /** Coordinator base URL, e.g. https://10.0.0.5:7070, read at each request: discovery may move it. */
+  baseUrl: string | (() => string);
+  /** fetch to use: a pinned one for HTTPS (SPEC §6). @defaultValue globalThis.fetch */
+  fetch?: FetchLike;
   /** Sent as a bearer token; never logged. */
   credential: string;
   /** Refuse a download larger than this when the expected size is unknown. @defaultValue 4 GiB */
@@ -65,14 +68,21 @@ export class BlobCache {
     const url = this.url(sha256);
     let res: Response;
     try {
-      res = await fetch(url, {
-        method: 'PUT',
-        headers: { ...this.auth(), 'content-type': 'application/octet-stream' },
-        body: Readable.toWeb(createReadStream(filePath)),
-        signal: this.abort.signal,
-        // Node's fetch needs this to stream a request body.
-        duplex: 'half',
-      });
+      res = this.opts.fetch
+        ? await this.opts.fetch(url, {
+            method: 'PUT',
+            headers: { ...this.auth(), 'content-type': 'application/octet-stream' },
+            body: createReadStream(filePath),
+            signal: this.abort.signal,
+          })
+        : await fetch(url, {
+            method: 'PUT',
+            headers: { ...this.auth(), 'content-type': 'application/octet-stream' },
+            body: Readable.toWeb(createReadStream(filePath)),
+            signal: this.abort.signal,
+            // Node's fetch needs this to stream a request body.
+            duplex: 'half',
+          });
     } catch (err) {
       throw new BlobTransferError('BLOB_UPLOAD_FAILED', `PUT blob ${sha256}: ${errText(err)}`, {
         cause: err,
@@ -94,7 +104,10 @@ export class BlobCache {
     if (have && (expectedSize === undefined || have.size === expectedSize)) return this.path(sha);
     let res: Response;
     try {
-      res = await fetch(this.url(sha), { headers: this.auth(), signal: this.abort.signal });
+      res = await (this.opts.fetch ?? fetch)(this.url(sha), {
+        headers: this.auth(),
+        signal: this.abort.signal,
+      });
     } catch (err) {
       throw new BlobTransferError('BLOB_FETCH_FAILED', `GET blob ${sha}: ${errText(err)}`, {
         cause: err,
@@ -122,7 +135,8 @@ export class BlobCache {
   }
 
   private url(sha: string): string {
-    return new URL(`/api/v1/blobs/${sha}`, this.opts.baseUrl).toString();
+    const base = typeof this.opts.baseUrl === 'function' ? this.opts.baseUrl() : this.opts.baseUrl;
+    return new URL(`/api/v1/blobs/${sha}`, base).toString();
   }
 
   private auth(): Record<string, string> {

@@ -15,8 +15,10 @@ import {
 export type Welcome = Extract<CoordinatorMessage, { type: 'welcome' }>;
 
 export interface ConnectionOptions {
-  /** Coordinator base URL (http or https); the socket goes to /api/v1/connect on it. */
-  url: string;
+  /** Coordinator base URL (http or https), read at each connect: discovery may move it. */
+  url: string | (() => string);
+  /** Pinned TLS agent (SPEC §6): the socket opens only to the certificate we were told to trust. */
+  agent?: import('node:http').Agent;
   credential: string;
   logger: Logger;
   /** Back-off between attempts, doubled each failure, with full jitter. */
@@ -111,9 +113,10 @@ export class Connection {
 
   private connect(): void {
     if (this.closing) return;
-    const url = connectUrl(this.opts.url);
+    const url = connectUrl(typeof this.opts.url === 'function' ? this.opts.url() : this.opts.url);
     const ws = new WebSocket(url, {
       headers: { authorization: `Bearer ${this.opts.credential}` },
+      ...(this.opts.agent ? { agent: this.opts.agent } : {}),
       handshakeTimeout: this.opts.handshakeTimeoutMs,
       maxPayload: 64 * 1024 * 1024,
     });

@@ -1,5 +1,6 @@
 // Options of the contributor manager with their defaults (checked at once), the machine's
 // capabilities and the contributor id that is kept in the data directory across restarts.
+import type { FetchLike } from '../trust/pinned.js';
 import { randomUUID } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -7,6 +8,7 @@ import path from 'node:path';
 import pino, { type Logger } from 'pino';
 import { PLATFORMS, type Platform } from '../../../shared/job-file.js';
 import { PROTOCOL_VERSION, type Capabilities, type Hello } from '../../../shared/protocol.js';
+import type { PolicySource } from './policy-driver.js';
 import type { SupervisorOptions } from './supervisor.js';
 
 export interface ManagerOptions {
@@ -45,11 +47,20 @@ export interface ManagerOptions {
   /** Milliseconds clock, for wall times. @defaultValue Date.now */
   now?: () => number;
   random?: () => number;
+  /** Owner policy (SPEC §7): suspends, resumes and vacates attempts and gates `ready`. @defaultValue none: always work */
+  policy?: PolicySource;
+  /** Pinned TLS (SPEC §6): the agent for the WebSocket and the fetch for blobs. */
+  tls?: { agent: import('node:http').Agent; fetch: FetchLike };
+  /** Where the coordinator is now, if discovery may move it; read at every (re)connect. */
+  currentUrl?: () => string;
 }
 
 export type ResolvedOptions = Required<
-  Omit<ManagerOptions, 'supervisor' | 'logger' | 'tags' | 'name'>
+  Omit<ManagerOptions, 'supervisor' | 'logger' | 'tags' | 'name' | 'policy' | 'tls' | 'currentUrl'>
 > & {
+  policy?: PolicySource;
+  tls?: ManagerOptions['tls'];
+  currentUrl?: () => string;
   name: string;
   tags: string[];
   supervisor: Partial<SupervisorOptions>;

@@ -18,6 +18,8 @@ export interface SlotHost {
   activeCount(): number;
   link(): SlotLink | undefined;
   changed(slots: { capacity: number; free: number }): void;
+  /** The owner policy says no work now: offer nothing. */
+  paused?(): boolean;
 }
 
 export class SlotManager {
@@ -40,7 +42,7 @@ export class SlotManager {
 
   /** Announces every free slot not yet promised: the coordinator adds it to our credit. */
   offer(): void {
-    if (!this.host.link()?.ready) return;
+    if (!this.host.link()?.ready || this.host.paused?.()) return;
     const n = this.credits.offer(this.host.activeCount());
     if (n > 0 && !this.host.link()?.send({ type: 'ready', slots: n })) this.credits.promised -= n;
   }

@@ -14,6 +14,7 @@ import {
 import { BlobCache } from './blob-cache.js';
 import { Connection, type Welcome } from './connection.js';
 import { ActiveAttempt } from './manager-attempt.js';
+import { PolicyEnforcer } from './manager-policy.js';
 import type { ManagerEvents, ManagerStatus } from './manager-types.js';
 import { SlotManager } from './manager-slots.js';
 import {
@@ -45,6 +46,7 @@ export class ContributorManager {
   private readonly runs = new Set<Promise<void>>();
   private id: string | undefined;
   private supervisor: Supervisor | undefined;
+  private policy: PolicyEnforcer | undefined;
   private cache: BlobCache | undefined;
   private conn: Connection | undefined;
   private cacheDir = '';
@@ -64,6 +66,7 @@ export class ContributorManager {
         activeCount: () => this.active.size,
         link: () => this.conn,
         changed: (slots) => this.emit('slots', slots),
+        paused: () => this.policy?.paused ?? false,
       },
       this.log,
     );
@@ -99,8 +102,9 @@ export class ContributorManager {
     this.id = await loadContributorId(dataDir);
     this.cacheDir = path.join(dataDir, 'blobs');
     this.cache = await BlobCache.open(this.cacheDir, {
-      baseUrl: this.o.url,
+      baseUrl: this.o.currentUrl ?? this.o.url,
       credential: this.o.credential,
+      ...(this.o.tls ? { fetch: this.o.tls.fetch } : {}),
     });
     this.supervisor = new Supervisor({
       workRoot: path.join(dataDir, 'work'),
@@ -111,9 +115,11 @@ export class ContributorManager {
       slots: this.slots.capacity,
     });
     await this.supervisor.start();
+    if (this.o.policy) this.policy = this.enforce(this.o.policy, this.supervisor);
     this.conn = new Connection(
       {
-        url: this.o.url,
+        url: this.o.currentUrl ?? this.o.url,
+        ...(this.o.tls ? { agent: this.o.tls.agent } : {}),
         credential: this.o.credential,
         logger: this.log,
         reconnect: this.o.reconnect,
@@ -141,6 +147,7 @@ export class ContributorManager {
     this.state = 'stopped';
     clearInterval(this.heartbeatTimer);
     this.slots.stop();
+    this.policy?.stop();
     await this.conn?.close();
     this.cache?.close();
     // Attempts still fetching must not start; running ones die with the supervisor.
@@ -171,9 +178,34 @@ export class ContributorManager {
     };
   }
 
+  /** Our worker processes and command process groups, whose CPU is not the owner's. */
+  workerPids(): number[] {
+    const attempts = [...this.active.keys()].map((id) => this.supervisor?.probe(id)?.pid);
+    return [...(this.supervisor?.workerPids() ?? []), ...attempts.filter((p) => p !== undefined)];
+  }
+
   /** Drops the socket as a network failure would; the manager reconnects (tests, diagnostics). */
   dropConnection(): void {
     this.conn?.drop();
+  }
+
+  private enforce(source: NonNullable<ManagerOptions['policy']>, sup: Supervisor): PolicyEnforcer {
+    return new PolicyEnforcer(source, {
+      suspend: (id) => sup.suspend(id),
+      resume: (id) => sup.resume(id),
+      runningIds: () =>
+        [...this.active.values()].filter((a) => a.phase === 'running').map((a) => a.id),
+      vacate: (id, reason) => {
+        this.send({ type: 'vacate', attemptId: id, reason: reason.slice(0, 500) });
+        this.active
+          .get(id)
+          ?.cancel()
+          .catch((err: unknown) => this.log.warn({ err, attemptId: id }, 'cancel failed'));
+      },
+      offer: () => this.slots.offer(),
+      report: () => this.sendHeartbeat(),
+      log: this.log,
+    });
   }
 
   private send(msg: ContributorMessage): boolean {
@@ -194,7 +226,8 @@ export class ContributorManager {
         idx: u.idx,
       })),
     ];
-    return buildHello(this.o, this.contributorId, this.slots.capacity, running);
+    const hello = buildHello(this.o, this.contributorId, this.slots.capacity, running);
+    return this.policy ? { ...hello, policy: this.policy.status() } : hello;
   }
 
   private onWelcome(w: Welcome): void {
@@ -224,7 +257,8 @@ export class ContributorManager {
 
   private sendHeartbeat(): void {
     const running = [...this.active.values()].map((at) => at.heartbeat());
-    this.send({ type: 'heartbeat', running });
+    const policy = this.policy?.status();
+    this.send({ type: 'heartbeat', running, ...(policy ? { policy } : {}) });
   }
 
   private onMessage(m: Incoming): void {
@@ -258,6 +292,12 @@ export class ContributorManager {
       if (done) this.send(done.result);
       return;
     }
+    if (this.policy?.paused) {
+      // Credit given before the pause cannot be withdrawn; hand such work straight back.
+      this.slots.take();
+      this.send({ type: 'vacate', attemptId: a.attemptId, reason: this.policy.status().reason });
+      return;
+    }
     if (!this.slots.take()) {
       log.warn({ slots: this.slots.capacity }, 'assignment beyond our free slots; vacating it');
       this.send({
@@ -273,7 +313,10 @@ export class ContributorManager {
       cacheDir: this.cacheDir,
       logger: this.log,
       send: (msg) => this.send(msg),
-      started: (attemptId) => this.emit('started', attemptId),
+      started: (attemptId) => {
+        this.policy?.attemptStarted(attemptId);
+        this.emit('started', attemptId);
+      },
       now: this.o.now,
       progressIntervalMs: this.o.progressIntervalMs,
       logFlushMs: this.o.logFlushMs,
@@ -288,6 +331,7 @@ export class ContributorManager {
 
   private finish(attempt: ActiveAttempt, result: ResultMessage): void {
     this.active.delete(attempt.id);
+    this.policy?.attemptEnded(attempt.id);
     if (this.state === 'stopped') return; // killed by stop(): nobody is left to tell
     attempt.log.info(
       { state: result.state, wallMs: result.wallMs, cpuMs: result.cpuMs },

@@ -20,10 +20,9 @@ export class Connections {
 
   constructor(
     private readonly engine: Engine,
-    private readonly authorize: (credential: string | undefined) => boolean,
-  ) {
-    this.wss.on('connection', (ws) => this.accept(ws));
-  }
+    /** The contributor a credential belongs to, or undefined. */
+    private readonly authorize: (credential: string | undefined) => string | undefined,
+  ) {}
 
   /** Handle an HTTP upgrade; anything but an authorized /connect is refused before any frame. */
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
@@ -31,11 +30,12 @@ export class Connections {
     if (path !== `${API_PREFIX}/connect`) return refuse(socket, 404, 'Not Found');
     const auth = req.headers.authorization;
     const credential = auth?.startsWith('Bearer ') ? auth.slice(7) : undefined;
-    if (!this.authorize(credential)) return refuse(socket, 401, 'Unauthorized');
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.wss.emit('connection', ws, req));
+    const contributorId = this.authorize(credential);
+    if (!contributorId) return refuse(socket, 401, 'Unauthorized');
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, contributorId));
   }
 
-  private accept(ws: WebSocket): void {
+  private accept(ws: WebSocket, contributorId: string): void {
     const peer: Peer = {
       send: (message: CoordinatorMessage) => {
         if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(message));
@@ -59,6 +59,10 @@ export class Connections {
       try {
         if (!session) {
           if (msg.type !== 'hello') throw new Error('the first message must be hello');
+          if (msg.contributorId !== contributorId) {
+            ws.close(CLOSE.badCredential, 'credential belongs to another contributor');
+            return;
+          }
           if (msg.protocol !== PROTOCOL_VERSION) {
             ws.close(CLOSE.protocolMismatch, `protocol ${PROTOCOL_VERSION} required`);
             return;

@@ -21,17 +21,7 @@ export function contactTick(engine: Engine): void {
       { contributorId: session.id, silentMs: now - session.lastSeen },
       'contributor lost',
     );
-    session.peer?.close(CLOSE.shuttingDown, 'lease expired');
-    engine.sessions.delete(session.id);
-    for (const attemptId of [...session.attempts]) {
-      const attempt = engine.live.get(attemptId);
-      if (attempt)
-        engine.endInBackground(attempt, {
-          state: 'lost',
-          error: 'contributor lost (missed heartbeats)',
-        });
-    }
-    engine.events.emit('contributor', session.id);
+    engine.dropContributor(session.id, CLOSE.shuttingDown, 'contributor lost (missed heartbeats)');
   }
   for (const attempt of [...engine.live.values()]) checkAttempt(engine, attempt, now);
   engine.dispatch();

@@ -40,6 +40,13 @@ export class Engine {
   readonly jobs = new Map<string, JobRuntime>();
   readonly sessions = new Map<string, Session>();
   readonly live = new Map<string, LiveAttempt>();
+  /** Contributors advertising on the LAN (mDNS), paired or not; set when discovery is on. */
+  lan:
+    | ReadonlyMap<
+        string,
+        { contributorId: string; name: string; host: string | undefined; lastSeen: number }
+      >
+    | undefined;
   private attemptCounter = 0;
   private jobSeq = 0;
   readonly now: () => number;
@@ -194,6 +201,20 @@ export class Engine {
       if (!attempt || attempt.contributorId !== session.id)
         session.send({ type: 'cancel', attemptId, reason: 'unknown attempt' });
     }
+  }
+
+  /** Forget a contributor now (lease expired, revoked): close it and re-queue what it held. */
+  dropContributor(contributorId: string, code: number, reason: string): void {
+    const session = this.sessions.get(contributorId);
+    if (!session) return;
+    session.peer?.close(code, reason);
+    this.sessions.delete(contributorId);
+    for (const attemptId of [...session.attempts]) {
+      const attempt = this.live.get(attemptId);
+      if (attempt) this.endInBackground(attempt, { state: 'lost', error: reason });
+    }
+    this.events.emit('contributor', contributorId);
+    queueMicrotask(() => this.dispatch());
   }
 
   disconnected(session: Session, peer: Peer): void {

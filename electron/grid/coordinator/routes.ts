@@ -16,6 +16,8 @@ import type { Engine } from './engine.js';
 import type { Views } from './views.js';
 import { validateSubmission } from './submission.js';
 import { recoverRuntime } from './submission.js';
+import type { Credentials } from './credentials.js';
+import { registerTrustRoutes } from './routes-trust.js';
 
 export interface RouteDeps {
   engine: Engine;
@@ -24,9 +26,21 @@ export interface RouteDeps {
   limits: { maxBlobBytes: number; maxTasksPerJob: number };
   /** Which credential a request carries: the admin token, a contributor's, or none. */
   who: (token: string | undefined) => 'admin' | 'contributor' | 'none';
+  isJoinSecret: (token: string | undefined) => boolean;
+  credentials: Credentials;
 }
 
 const P = API_PREFIX;
+
+/** Who may call a route: `config: { access }` on the route; admin when absent. */
+export type Access = 'public' | 'join' | 'contributor' | 'admin';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    access?: Access;
+  }
+}
+const contributorAccess = { config: { access: 'contributor' as Access } };
 
 function bearer(req: FastifyRequest): string | undefined {
   const auth = req.headers.authorization;
@@ -40,15 +54,19 @@ function jobId(req: FastifyRequest): string {
 export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
   const { engine, views, blobs } = deps;
 
+  // Every API route needs the admin token unless its config says otherwise (SPEC §5, §6).
   app.addHook('onRequest', async (req) => {
-    const path = req.url.split('?')[0] ?? '';
-    if (path === `${P}/health`) return;
-    const role = deps.who(bearer(req));
-    // Contributors may fetch inputs and upload outputs, nothing else.
-    const blobRoute =
-      path.startsWith(`${P}/blobs/`) &&
-      (req.method === 'GET' || req.method === 'PUT' || req.method === 'HEAD');
-    if (role === 'admin' || (role === 'contributor' && blobRoute)) return;
+    if (!req.url.startsWith(`${P}/`)) return; // the GUI's static files
+    const access = req.routeOptions.config.access ?? 'admin';
+    if (access === 'public') return;
+    const token = bearer(req);
+    if (access === 'join') {
+      if (!deps.isJoinSecret(token))
+        throw new ColonyError('UNAUTHORIZED', 'missing or wrong join secret');
+      return;
+    }
+    const role = deps.who(token);
+    if (role === 'admin' || (role === 'contributor' && access === 'contributor')) return;
     throw new ColonyError(
       role === 'contributor' ? 'FORBIDDEN' : 'UNAUTHORIZED',
       role === 'contributor'
@@ -61,9 +79,12 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
     done(null, payload),
   );
 
-  app.get(`${P}/health`, async () => ({ ok: true, uptimeMs: engine.uptimeMs }));
+  app.get(`${P}/health`, { config: { access: 'public' } }, async () => ({
+    ok: true,
+    uptimeMs: engine.uptimeMs,
+  }));
 
-  app.put(`${P}/blobs/:sha`, async (req, reply) => {
+  app.put(`${P}/blobs/:sha`, contributorAccess, async (req, reply) => {
     const sha = parseOrThrow(sha256Schema, (req.params as { sha: string }).sha, 'bad blob name');
     if (!(req.body instanceof Readable))
       throw new ColonyError('BAD_INPUT', 'send the blob as application/octet-stream');
@@ -71,7 +92,7 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
     return reply.code(stored.existed ? 200 : 201).send({ sha256: sha, size: stored.size });
   });
 
-  app.get(`${P}/blobs/:sha`, async (req, reply) => {
+  app.get(`${P}/blobs/:sha`, contributorAccess, async (req, reply) => {
     const sha = parseOrThrow(sha256Schema, (req.params as { sha: string }).sha, 'bad blob name');
     const stat = await blobs.stat(sha);
     if (!stat) throw new ColonyError('NOT_FOUND', `no blob ${sha}`);
@@ -140,6 +161,8 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
   app.get(`${P}/contributors`, async () => views.contributors());
 
   app.get(`${P}/events`, (req, reply) => streamEvents(req, reply, deps));
+
+  registerTrustRoutes(app, deps.credentials, () => engine.lan);
 }
 
 /** Server-sent events; job summaries are coalesced so a busy job costs a few events a second. */

@@ -96,6 +96,7 @@ export class DurableDb<Op, R = unknown> {
     const db = snap ? new SQL.Database(snap.bytes) : DurableDb.fresh(SQL, opts.schema);
     let journal: Journal | undefined;
     try {
+      DurableDb.tune(db);
       opts.afterOpen?.(db);
       const baseSeq = snap?.seq ?? 0;
       let lastSeq = baseSeq;
@@ -129,6 +130,20 @@ export class DurableDb<Op, R = unknown> {
     const db = new SQL.Database();
     for (const sql of [META_SCHEMA, ...schema]) db.run(sql);
     return db;
+  }
+
+  /**
+   * sql.js keeps the database in a file of Emscripten's in-memory FS, so by default every write
+   * transaction also creates, fills and deletes a rollback-journal file there: most of the cost of
+   * a small op. Durability is our journal's job, so SQLite's rollback journal stays in memory
+   * (savepoint rollback still works). `export()` resets PRAGMAs (sql.js #159, #233): re-applied.
+   */
+  private static tune(db: Database): void {
+    db.run('PRAGMA journal_mode = MEMORY');
+    db.run('PRAGMA synchronous = OFF');
+    db.run('PRAGMA temp_store = MEMORY');
+    // One connection owns the file: no hot-journal probe of the FS before every statement.
+    db.run('PRAGMA locking_mode = EXCLUSIVE');
   }
 
   private static readEpoch(db: Database): number {
@@ -250,6 +265,7 @@ export class DurableDb<Op, R = unknown> {
     if (seq === this.lastSnapshotSeq) return;
     // Export, rotate and seq are taken in one synchronous step so no commit falls between them.
     const bytes = this.db.export();
+    DurableDb.tune(this.db);
     this.opts.afterOpen?.(this.db);
     this.sinceSnapshot = 0;
     const rotated = this.journal.rotate();

@@ -43,7 +43,27 @@ export type Op =
       /** Counts against maxAttempts (a task error, crash or timeout; not a lost contributor). */
       isFailure?: boolean;
     }
-  | { t: 'contributor.seen'; id: string; name: string; caps: unknown; at: number };
+  | { t: 'contributor.seen'; id: string; name: string; caps: unknown; at: number }
+  | {
+      t: 'credential.issue';
+      contributorId: string;
+      /** sha256 of the credential; the credential itself is never stored. */
+      hash: string;
+      via: 'join' | 'pairing';
+      name: string;
+      at: number;
+    }
+  | { t: 'credential.revoke'; contributorId: string; at: number }
+  | {
+      t: 'pairing.request';
+      contributorId: string;
+      name: string;
+      user?: string;
+      publicKey: string;
+      fingerprint: string;
+      at: number;
+    }
+  | { t: 'pairing.decide'; contributorId: string; decision: 'approved' | 'denied'; at: number };
 
 /** What applying an op tells the coordinator. */
 export interface ApplyResult {

@@ -25,4 +25,11 @@ export const SCHEMA: string[] = [
   `CREATE TABLE contributors (
     id TEXT PRIMARY KEY, name TEXT NOT NULL, caps TEXT NOT NULL, first_seen INTEGER NOT NULL,
     last_seen INTEGER NOT NULL)`,
+  `CREATE TABLE credentials (
+    contributor_id TEXT PRIMARY KEY, hash TEXT NOT NULL UNIQUE, via TEXT NOT NULL,
+    state TEXT NOT NULL, name TEXT NOT NULL, created_at INTEGER NOT NULL, revoked_at INTEGER)`,
+  `CREATE TABLE pairings (
+    contributor_id TEXT PRIMARY KEY, name TEXT NOT NULL, user TEXT, public_key TEXT NOT NULL,
+    fingerprint TEXT NOT NULL, state TEXT NOT NULL, created_at INTEGER NOT NULL,
+    decided_at INTEGER)`,
 ];

@@ -9,6 +9,7 @@ import {
   type JobState,
 } from '../../../shared/states.js';
 import type { ApplyResult, Op } from './ops.js';
+import { applyTrustOp } from './trust-ops.js';
 
 /** A task may be lost this many times beyond maxAttempts before it is failed anyway. */
 export const EXTRA_LOST_ATTEMPTS = 5;
@@ -322,6 +323,11 @@ export function applyOp(db: Database, op: Op): ApplyResult {
     }
     case 'attempt.end':
       return end(db, op);
+    case 'credential.issue':
+    case 'credential.revoke':
+    case 'pairing.request':
+    case 'pairing.decide':
+      return applyTrustOp(db, op, run);
     case 'contributor.seen':
       run(
         db,

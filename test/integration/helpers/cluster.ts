@@ -84,7 +84,7 @@ export class Cluster {
         '--no-mdns',
         ...extraArgs,
       ],
-      /listening at (http:\/\/\S+)/,
+      /listening at (https:\/\/\S+)/,
     );
     const url = proc.match[1] as string;
     this.port = Number(new URL(url).port);
@@ -93,9 +93,22 @@ export class Cluster {
     return url;
   }
 
+  /** The join token, as `colony token join` prints it for this coordinator. */
+  async joinToken(): Promise<string> {
+    const res = await this.cli([
+      'token',
+      'join',
+      '--data',
+      this.dataDir,
+      '--address',
+      `127.0.0.1:${this.port}`,
+    ]);
+    if (res.code !== 0) throw new Error(res.stderr);
+    return res.stdout.trim();
+  }
+
   async startContributor(name: string, workers = 2, extraArgs: string[] = []): Promise<Proc> {
-    const id = await this.identity();
-    const token = `colony1.${id.coordinatorId}.-.${id.joinSecret}@127.0.0.1:${this.port}`;
+    const token = await this.joinToken();
     const proc = await startProc(
       [
         'contributor',
@@ -119,7 +132,14 @@ export class Cluster {
 
   async client(): Promise<ApiClient> {
     if (!this.coordinator) throw new Error('no coordinator');
-    return new ApiClient(this.coordinator.url, (await this.identity()).adminToken);
+    const endpoint = JSON.parse(await readFile(join(this.dataDir, 'coordinator.json'), 'utf8')) as {
+      fingerprint: string;
+    };
+    return new ApiClient(
+      this.coordinator.url,
+      (await this.identity()).adminToken,
+      endpoint.fingerprint,
+    );
   }
 
   /** Write a job folder (job.yaml plus files) under the cluster's temp dir. */

@@ -1,0 +1,50 @@
+// Tasks finished per minute over the last hour, for the overview chart: seeded once, then kept live.
+import type { Database } from 'sql.js';
+import type { Engine } from './engine.js';
+
+const MINUTE = 60_000;
+const WINDOW_MINUTES = 60;
+
+export class ThroughputHistory {
+  /** minute number (ms / 60 000) → tasks that succeeded in it */
+  private readonly perMinute = new Map<number, number>();
+
+  constructor(private readonly engine: Engine) {
+    this.seed(engine.store.db);
+    // Counting events keeps the overview O(60) instead of a scan of every attempt per request.
+    engine.events.on('task', (_job, _idx, state) => {
+      if (state === 'succeeded') this.add(Math.floor(engine.now() / MINUTE), 1);
+    });
+  }
+
+  private seed(db: Database): void {
+    const since = this.engine.now() - WINDOW_MINUTES * MINUTE;
+    const stmt = db.prepare(
+      "SELECT ended_at / 60000 AS m, COUNT(*) AS n FROM attempts WHERE state = 'succeeded' AND ended_at >= ? GROUP BY m",
+    );
+    try {
+      stmt.bind([since]);
+      while (stmt.step()) {
+        const r = stmt.getAsObject();
+        this.add(Math.floor(Number(r.m)), Number(r.n));
+      }
+    } finally {
+      stmt.free();
+    }
+  }
+
+  private add(minute: number, n: number): void {
+    this.perMinute.set(minute, (this.perMinute.get(minute) ?? 0) + n);
+    for (const m of this.perMinute.keys())
+      if (m < minute - WINDOW_MINUTES) this.perMinute.delete(m);
+  }
+
+  /** Oldest first, one point a minute, in tasks per second. */
+  lastHour(): { t: number; perSec: number }[] {
+    const now = Math.floor(this.engine.now() / MINUTE);
+    const out: { t: number; perSec: number }[] = [];
+    for (let m = now - WINDOW_MINUTES + 1; m <= now; m++)
+      out.push({ t: m * MINUTE, perSec: (this.perMinute.get(m) ?? 0) / 60 });
+    return out;
+  }
+}

@@ -1,0 +1,54 @@
+// Response bodies of the GUI's extra routes (routes-gui.ts): overview, dry-run, task detail, settings.
+import type { ContributorInfo, TaskRow } from './api.js';
+
+export interface Overview {
+  contributors: { online: number; working: number; paused: number; offline: number };
+  /** Worker slots (one core each) in use, of those on offer by online, unpaused contributors. */
+  cores: { inUse: number; offered: number };
+  backlog: number;
+  jobs: { running: number; queued: number };
+  /** One point a minute over the last hour, oldest first. */
+  throughput: { t: number; perSec: number }[];
+}
+
+export interface DryRunContributor {
+  id: string;
+  name: string;
+  state: ContributorInfo['state'];
+  /** null when this contributor can run the job now, else why not, in words. */
+  reason: string | null;
+}
+
+export interface DryRun {
+  taskCount: number;
+  /** The first few task inputs, in task order. */
+  preview: unknown[];
+  contributors: DryRunContributor[];
+  /** null when the job would start at once, else why it would wait. */
+  wouldWait: string | null;
+}
+
+export interface LiveAttemptView {
+  attemptId: string;
+  contributorId: string;
+  contributorName: string | null;
+  startedAt: number | null;
+  progress: number | null;
+  message: string | null;
+  suspended: boolean;
+  /** The newest log lines the engine keeps for a running attempt. */
+  logs: string[];
+}
+
+export interface TaskDetail {
+  task: TaskRow;
+  live: LiveAttemptView[];
+}
+
+export interface Settings {
+  coordinatorId: string;
+  name: string;
+  url: string;
+  /** `colony1.<coordinatorId>.<cert-sha256 or ->.<joinSecret>@host:port` */
+  joinToken: string;
+}
