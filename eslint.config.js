@@ -70,6 +70,25 @@ export default tseslint.config(
     },
   },
   {
+    // Typed IPC only: raw ipcMain lives behind electron/main/ipc.ts (the adapter hands it over).
+    files: ['electron/main/**/*.{ts,mts}'],
+    ignores: ['electron/main/ipc.ts', 'electron/main/electron-adapter.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            {
+              name: 'electron',
+              importNames: ['ipcMain'],
+              message: 'use handle()/handleAll() from electron/main/ipc.ts (typed channels)',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['renderer/**/*.{ts,tsx}'],
     rules: {
       'no-restricted-imports': [

@@ -22,8 +22,13 @@ export async function startProc(
   ready: RegExp,
   env: NodeJS.ProcessEnv = {},
   timeoutMs = 20_000,
+  /** Run inside a network namespace: `ip netns exec NS` execs in place, so the pid is node's. */
+  netns?: string,
 ): Promise<Proc & { match: RegExpExecArray }> {
-  const child = spawn(process.execPath, [CLI, ...args], {
+  const [cmd, argv] = netns
+    ? ['ip', ['netns', 'exec', netns, process.execPath, CLI, ...args]]
+    : [process.execPath, [CLI, ...args]];
+  const child = spawn(cmd, argv, {
     env: { ...process.env, COLONY_LOG: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

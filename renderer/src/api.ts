@@ -1,0 +1,102 @@
+// The coordinator's HTTP API from the browser: the admin token as a Bearer header, errors with fields.
+import type { FieldIssue } from '../../shared/errors.js';
+
+const TOKEN_KEY = 'colony.adminToken';
+export const API = '/api/v1';
+
+/** Take the admin token from `#token=...` once, keep it for this tab, and drop it from the URL. */
+export function captureToken(): void {
+  const match = /^#token=([^&]+)/.exec(window.location.hash);
+  if (!match?.[1]) return;
+  sessionStorage.setItem(TOKEN_KEY, decodeURIComponent(match[1]));
+  history.replaceState(null, '', `${window.location.pathname}${window.location.search}#/`);
+}
+
+export function token(): string | null {
+  return sessionStorage.getItem(TOKEN_KEY);
+}
+
+export function setToken(value: string): void {
+  sessionStorage.setItem(TOKEN_KEY, value.trim());
+}
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly issues: FieldIssue[] = [],
+  ) {
+    super(message);
+    this.name = this.constructor.name;
+  }
+}
+
+export function authHeaders(): Record<string, string> {
+  const t = token();
+  return t ? { authorization: `Bearer ${t}` } : {};
+}
+
+export async function request(method: string, path: string, body?: unknown): Promise<Response> {
+  const headers: Record<string, string> = authHeaders();
+  let payload: BodyInit | undefined;
+  if (body instanceof Blob || body instanceof ArrayBuffer) {
+    headers['content-type'] = 'application/octet-stream';
+    payload = body;
+  } else if (body !== undefined) {
+    headers['content-type'] = 'application/json';
+    payload = JSON.stringify(body);
+  }
+  let res: Response;
+  try {
+    res = await fetch(`${API}${path}`, { method, headers, body: payload ?? null });
+  } catch (err) {
+    throw new ApiError(0, 'UNREACHABLE', `cannot reach the coordinator (${String(err)})`);
+  }
+  if (res.ok) return res;
+  let error: { code?: string; message?: string; details?: { issues?: FieldIssue[] } } = {};
+  try {
+    error = ((await res.json()) as { error?: typeof error }).error ?? {};
+  } catch {
+    /* not JSON: keep the status alone */
+  }
+  throw new ApiError(
+    res.status,
+    error.code ?? 'HTTP',
+    error.message ?? `${res.status} ${res.statusText}`,
+    error.details?.issues ?? [],
+  );
+}
+
+export async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
+  return (await (await request(method, path, body)).json()) as T;
+}
+
+/** Save an authenticated download: a plain link cannot carry the Bearer header. */
+export async function download(path: string, filename: string): Promise<void> {
+  const blob = await (await request('GET', path)).blob();
+  const url = URL.createObjectURL(blob);
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = filename;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+}
+
+/** sha256 of a file in hex, computed here so the blob can be PUT under its name. */
+export async function sha256Hex(data: ArrayBuffer): Promise<string> {
+  const digest = await crypto.subtle.digest('SHA-256', data);
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/** Upload a file as a content-addressed blob; returns the reference a job spec carries. */
+export async function uploadBlob(
+  file: File,
+): Promise<{ name: string; sha256: string; size: number }> {
+  const data = await file.arrayBuffer();
+  const sha256 = await sha256Hex(data);
+  await request('PUT', `/blobs/${sha256}`, data);
+  return { name: file.name, sha256, size: data.byteLength };
+}

@@ -1,0 +1,15 @@
+// Entry of the web GUI: take the admin token from the URL, then render the app.
+import { StrictMode } from 'react';
+import { createRoot } from 'react-dom/client';
+import { captureToken } from './api.js';
+import { App } from './App.js';
+import './styles.css';
+
+captureToken();
+const root = document.getElementById('root');
+if (root)
+  createRoot(root).render(
+    <StrictMode>
+      <App />
+    </StrictMode>,
+  );
