@@ -163,7 +163,9 @@ function program(setExit: (code: number) => void): Command {
     withClientOptions(
       contributors.command(verb).argument('<id>').description(`${verb} a contributor`),
     ).action(
-      run(async (id: string, o: Flags) => {
+      run(async (id: string, _own: Flags, cmd: Command) => {
+        // The parent `contributors` takes the same options; they may stand on either side.
+        const o = cmd.optsWithGlobals<Flags>();
         const out = await clientFrom(o).json<unknown>(
           'POST',
           `/contributors/${encodeURIComponent(id)}/${verb}`,

@@ -124,6 +124,8 @@ export async function runContributor(o: {
     maxSlots: o.workers || !policy ? parseWorkers(o.workers) : policy.maxWorkers,
     allowCommands: o.allowCommands ?? false,
     heartbeatMs,
+    // A LAN handshake slower than this is a dead address (the coordinator moved): try the next.
+    handshakeTimeoutMs: 4_000,
     logger: log,
     ...(policy ? { policy: policy.driver } : {}),
   });

@@ -1,6 +1,6 @@
 // Promises of SPEC §6 on a LAN of our own (network namespaces): discovery by mDNS, pinned
 // certificates against an impostor, pairing approve / deny, revocation.
-import { cp, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { cp, mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -24,20 +24,61 @@ describe.skipIf(!canNetns)('on a LAN of network namespaces', () => {
   const coordData = () => join(dir, 'coordinator');
 
   async function startCoordinator(host: Host, data: string, port: number): Promise<Proc> {
-    const p = await startProc(['coordinator', '--data', data, '--host', '0.0.0.0', '--port', String(port), '--interface', host.address], /listening at (https:\/\/\S+)/, {}, 20_000, host.ns);
+    const p = await startProc(
+      [
+        'coordinator',
+        '--data',
+        data,
+        '--host',
+        '0.0.0.0',
+        '--port',
+        String(port),
+        '--interface',
+        host.address,
+      ],
+      /listening at (https:\/\/\S+)/,
+      {},
+      20_000,
+      host.ns,
+    );
     procs.push(p);
     return p;
   }
 
-  async function startContributor(host: Host, data: string, args: string[], ready = /contributor (\S+) serving/): Promise<Proc & { match: RegExpExecArray }> {
-    const p = await startProc(['contributor', '--data', data, '--workers', '2', '--heartbeat', '300', '--interface', host.address, ...args], ready, {}, 40_000, host.ns);
+  async function startContributor(
+    host: Host,
+    data: string,
+    args: string[],
+    ready = /contributor (\S+) serving/,
+  ): Promise<Proc & { match: RegExpExecArray }> {
+    const p = await startProc(
+      [
+        'contributor',
+        '--data',
+        data,
+        '--workers',
+        '2',
+        '--heartbeat',
+        '300',
+        '--interface',
+        host.address,
+        ...args,
+      ],
+      ready,
+      {},
+      40_000,
+      host.ns,
+    );
     procs.push(p);
     return p;
   }
 
   async function stop(p: Proc): Promise<void> {
     if (p.child.exitCode === null && p.child.signalCode === null) process.kill(p.pid, 'SIGTERM');
-    const timer = setTimeout(() => p.child.exitCode === null && process.kill(p.pid, 'SIGKILL'), 5000);
+    const timer = setTimeout(
+      () => p.child.exitCode === null && process.kill(p.pid, 'SIGKILL'),
+      5000,
+    );
     await p.exited;
     clearTimeout(timer);
   }
@@ -45,12 +86,20 @@ describe.skipIf(!canNetns)('on a LAN of network namespaces', () => {
   async function writeJobFile(name: string, count: number): Promise<string> {
     const folder = join(dir, 'jobs', name);
     await mkdir(folder, { recursive: true });
-    for (const [file, text] of Object.entries(busyJob(name, count, 5))) await writeFile(join(folder, file), text);
+    for (const [file, text] of Object.entries(busyJob(name, count, 5)))
+      await writeFile(join(folder, file), text);
     return join(folder, 'job.yaml');
   }
 
   async function runJob(name: string, count: number): Promise<JobSummary> {
-    const res = await lan.cli(coord, ['submit', await writeJobFile(name, count), '--wait', '--json', '--data', coordData()]);
+    const res = await lan.cli(coord, [
+      'submit',
+      await writeJobFile(name, count),
+      '--wait',
+      '--json',
+      '--data',
+      coordData(),
+    ]);
     expect(res.code, res.stderr).toBe(0);
     return JSON.parse(res.stdout) as JobSummary;
   }
@@ -99,7 +148,15 @@ describe.skipIf(!canNetns)('on a LAN of network namespaces', () => {
     await cp(join(coordData(), 'identity.json'), join(impostorData, 'identity.json'));
     const impostor = await startCoordinator(other, impostorData, 7443);
     const token = await lan.cli(coord, ['token', 'join', '--data', coordData()]);
-    const res = await lan.cli(worker, ['contributor', '--join', token.stdout.trim(), '--data', join(dir, 'fooled'), '--interface', worker.address]);
+    const res = await lan.cli(worker, [
+      'contributor',
+      '--join',
+      token.stdout.trim(),
+      '--data',
+      join(dir, 'fooled'),
+      '--interface',
+      worker.address,
+    ]);
     expect(res.code).toBe(3);
     expect(res.stderr).toContain('coordinator certificate does not match the join token');
     expect(await contributors(other, impostorData)).toEqual([]);
@@ -109,40 +166,50 @@ describe.skipIf(!canNetns)('on a LAN of network namespaces', () => {
   });
 
   it('pairs a contributor without a token once approved, revokes it at once; a denied one gets nothing', async () => {
-    const pending = await startContributor(other, join(dir, 'paired'), [], /approve contributor (\S+)/);
+    const pending = await startContributor(
+      other,
+      join(dir, 'paired'),
+      [],
+      /approve contributor (\S+)/,
+    );
     const id = pending.match[1]!;
     const listed = await lan.cli(coord, ['contributors', 'approve', id, '--data', coordData()]);
     expect(listed.code, listed.stderr).toBe(0);
-    for (let i = 0; i < 100 && !/serving/.test(pending.output()); i++) await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 100 && !/serving/.test(pending.output()); i++)
+      await new Promise((r) => setTimeout(r, 100));
     expect(pending.output()).toMatch(/contributor \S+ serving/);
 
     const job = await runJob('with-paired', 40);
-    const admin = (await readFile(join(coordData(), 'identity.json'), 'utf8')).length > 0;
-    expect(admin).toBe(true);
-    const tasks = await lan.cli(coord, ['job', job.id, '--json', '--data', coordData()]);
-    expect(tasks.code).toBe(0);
+    expect(job.state).toBe('succeeded');
+    expect(await attemptsBy(job.id, id)).toBeGreaterThan(0);
 
     const revoke = await lan.cli(coord, ['contributors', 'revoke', id, '--data', coordData()]);
     expect(revoke.code, revoke.stderr).toBe(0);
     const afterRevoke = (await contributors(coord, coordData())).find((c) => c.id === id);
     expect(afterRevoke?.state).toBe('offline');
     const later = await runJob('after-revoke', 20);
-    const rows = await lan.cli(coord, ['job', later.id, '--json', '--data', coordData()]);
-    expect(rows.code).toBe(0);
+    expect(later.state).toBe('succeeded');
     expect(await attemptsBy(later.id, id)).toBe(0);
 
-    const denied = await startContributor(worker, join(dir, 'denied'), [], /approve contributor (\S+)/);
-    const deny = await lan.cli(coord, ['contributors', 'deny', denied.match[1]!, '--data', coordData()]);
+    const denied = await startContributor(
+      worker,
+      join(dir, 'denied'),
+      [],
+      /approve contributor (\S+)/,
+    );
+    const deny = await lan.cli(coord, [
+      'contributors',
+      'deny',
+      denied.match[1]!,
+      '--data',
+      coordData(),
+    ]);
     expect(deny.code, deny.stderr).toBe(0);
     expect(await denied.exited).toBe(3);
     expect(denied.output()).toMatch(/pairing not granted/);
   });
 
   async function attemptsBy(jobId: string, contributorId: string): Promise<number> {
-    const endpoint = JSON.parse(await readFile(join(coordData(), 'coordinator.json'), 'utf8')) as { fingerprint: string };
-    void endpoint;
-    const res = await lan.cli(coord, ['results', jobId, '--data', coordData()]);
-    expect(res.code).toBe(0);
     const rows = await taskRows(jobId);
     return rows.flatMap((t) => t.attempts).filter((a) => a.contributorId === contributorId).length;
   }
@@ -158,7 +225,11 @@ describe.skipIf(!canNetns)('on a LAN of network namespaces', () => {
       const c = new ApiClient(e.url, i.adminToken, e.fingerprint);
       process.stdout.write(JSON.stringify(await c.json('GET', '/jobs/${jobId}/tasks?limit=1000')));`;
     const { spawnSync } = await import('node:child_process');
-    const out = spawnSync('ip', ['netns', 'exec', coord.ns, process.execPath, '--input-type=module', '-e', script], { encoding: 'utf8' });
+    const out = spawnSync(
+      'ip',
+      ['netns', 'exec', coord.ns, process.execPath, '--input-type=module', '-e', script],
+      { encoding: 'utf8' },
+    );
     return (JSON.parse(out.stdout) as { tasks: TaskRow[] }).tasks;
   }
 });

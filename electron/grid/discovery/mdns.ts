@@ -23,8 +23,10 @@ export interface CoordinatorAdvert {
 }
 
 function bonjour(opts: MdnsOptions): Bonjour {
-  // bonjour-service hands these options to multicast-dns; `interface` picks the NIC.
-  const mdnsOpts = opts.interface ? { interface: opts.interface } : {};
+  // bonjour-service hands these options to multicast-dns; `interface` picks the NIC for
+  // membership and sending. It would also bind the socket to that unicast address, where
+  // Linux delivers no multicast, so bind to the wildcard explicitly.
+  const mdnsOpts = opts.interface ? { interface: opts.interface, bind: '0.0.0.0' } : {};
   return new Bonjour(mdnsOpts as never, () => undefined);
 }
 
@@ -33,12 +35,17 @@ function txt(service: Service, key: string): string | undefined {
   return typeof value === 'string' ? value : Buffer.isBuffer(value) ? value.toString() : undefined;
 }
 
-/** The address an answer came from is the one that routes back; adverts may list others. */
+const usable = (a: string | undefined): a is string =>
+  a !== undefined && /^\d+\.\d+\.\d+\.\d+$/.test(a) && a !== '0.0.0.0';
+
+/**
+ * The address the answer came from routes back to the advertiser; the A records it lists are
+ * a fallback (they describe every interface of the advertising host, some unreachable).
+ */
 function addressOf(service: Service): string | undefined {
-  const ipv4 = (service.addresses ?? []).filter((a) => /^\d+\.\d+\.\d+\.\d+$/.test(a));
   const referer = service.referer?.address;
-  if (referer && (ipv4.length === 0 || ipv4.includes(referer))) return referer;
-  return ipv4[0] ?? service.addresses?.[0];
+  if (usable(referer)) return referer;
+  return (service.addresses ?? []).filter(usable).find((a) => !a.startsWith('127.'));
 }
 
 export function toCoordinatorAdvert(service: Service): CoordinatorAdvert | undefined {
@@ -68,6 +75,8 @@ export function advertiseCoordinator(
     name: `Colony ${a.name} ${a.coordinatorId.slice(0, 8)}`,
     type: COORDINATOR_TYPE,
     port: a.port,
+    // A host name of its own: the machine's name is shared by every advert on it.
+    host: `colony-${a.coordinatorId}.local`,
     txt: { id: a.coordinatorId, name: a.name, fp: a.fingerprint, proto: String(PROTOCOL_VERSION) },
     disableIPv6: true,
   });
@@ -84,6 +93,7 @@ export function advertiseContributor(
     name: `Colony worker ${a.name} ${a.contributorId.slice(0, 8)}`,
     type: CONTRIBUTOR_TYPE,
     port: a.port ?? 9,
+    host: `colony-worker-${a.contributorId}.local`,
     txt: { id: a.contributorId, name: a.name },
     disableIPv6: true,
   });
@@ -96,7 +106,7 @@ export class CoordinatorBrowser {
   private readonly browser: ReturnType<Bonjour['find']>;
   /** Adverts by coordinator id, then by address: an impostor may advertise the same id. */
   private readonly seen = new Map<string, Map<string, CoordinatorAdvert & { at: number }>>();
-  private turn = 0;
+  private lastTried: string | undefined;
   private readonly waiters = new Set<() => void>();
 
   constructor(opts: MdnsOptions = {}) {
@@ -131,10 +141,17 @@ export class CoordinatorBrowser {
     return this.candidates(coordinatorId, pin)[0];
   }
 
-  /** Each call the next candidate: a reconnect loop calling this walks past an impostor. */
+  /**
+   * For each reconnect: the best candidate, unless it is the one just tried (and so failed), then
+   * the one after it. A loop calling this reaches a moved coordinator and walks past an impostor.
+   */
   next(coordinatorId: string, pin?: string): CoordinatorAdvert | undefined {
     const list = this.candidates(coordinatorId, pin);
-    return list.length === 0 ? undefined : list[this.turn++ % list.length];
+    if (list.length === 0) return undefined;
+    const last = list.findIndex((a) => a.url === this.lastTried);
+    const pick = last === 0 ? list[1 % list.length] : list[0];
+    this.lastTried = pick?.url;
+    return pick;
   }
 
   all(): CoordinatorAdvert[] {

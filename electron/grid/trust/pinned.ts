@@ -30,6 +30,7 @@ export class PinnedAgent extends Agent {
   constructor(
     readonly fingerprint: string,
     opts: AgentOptions = {},
+    private readonly connectTimeoutMs = 5_000,
   ) {
     super({ keepAlive: true, ...opts });
   }
@@ -41,7 +42,15 @@ export class PinnedAgent extends Agent {
     const socket = connect({ ...(options as ConnectionOptions), rejectUnauthorized: false });
     const fail = (err: Error) => callback?.(err, socket);
     socket.once('error', fail);
+    // HTTP's own timeouts start only once it has the socket: bound the TCP + TLS handshake here,
+    // or a vanished address (the coordinator moved) hangs until the kernel gives up, minutes on.
+    socket.setTimeout(options.timeout ?? this.connectTimeoutMs, () =>
+      socket.destroy(
+        new Error(`no TLS handshake with ${options.host ?? '?'}:${options.port ?? '?'} in time`),
+      ),
+    );
     socket.once('secureConnect', () => {
+      socket.setTimeout(0);
       socket.off('error', fail);
       const got = peerFingerprint(socket);
       if (got !== this.fingerprint) {

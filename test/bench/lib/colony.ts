@@ -65,7 +65,17 @@ export async function startContributorProc(
   const token = `colony1.${coord.coordinatorId}.${coord.fingerprint}.${coord.joinSecret}@127.0.0.1:${port}`;
   const proc = await spawnUntil(
     process.execPath,
-    [CLI, 'contributor', '--join', token, '--data', dataDir, '--workers', String(workers)],
+    [
+      CLI,
+      'contributor',
+      '--join',
+      token,
+      '--data',
+      dataDir,
+      '--workers',
+      String(workers),
+      '--no-mdns',
+    ],
     /contributor (\S+) serving/,
     { env: { COLONY_LOG: 'warn' } },
   );

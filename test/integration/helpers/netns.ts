@@ -72,15 +72,21 @@ export class Lan {
   /** Give a host another address (the coordinator "moves"). */
   moveHost(host: Host, lastOctet: number): void {
     const next = `10.77.${this.subnet}.${lastOctet}`;
-    ip('-n', host.ns, 'addr', 'add', `${next}/24`, 'dev', host.dev);
+    // Delete first: removing a primary address also removes the secondaries added after it.
     ip('-n', host.ns, 'addr', 'del', `${host.address}/24`, 'dev', host.dev);
+    ip('-n', host.ns, 'addr', 'add', `${next}/24`, 'dev', host.dev);
     host.address = next;
     ip('-n', host.ns, 'route', 'replace', '224.0.0.0/4', 'dev', host.dev);
   }
 
   /** Run `colony ...args` to completion inside a host. */
-  async cli(host: Host, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-    const child = spawn('ip', ['netns', 'exec', host.ns, process.execPath, CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  async cli(
+    host: Host,
+    args: string[],
+  ): Promise<{ code: number | null; stdout: string; stderr: string }> {
+    const child = spawn('ip', ['netns', 'exec', host.ns, process.execPath, CLI, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
