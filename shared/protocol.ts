@@ -1,4 +1,6 @@
 // Coordinator <-> contributor messages over the WebSocket at /api/v1/connect (SPEC §2), one schema each.
+// A text frame carries one message, or a JSON array of messages that the sender batched in one
+// event-loop turn; they are checked one by one and handled in order.
 import { z } from 'zod';
 import { blobRefSchema, PLATFORMS } from './job-file.js';
 

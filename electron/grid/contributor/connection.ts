@@ -60,6 +60,7 @@ export class Connection {
   private retryTimer: NodeJS.Timeout | undefined;
   private handshakeTimer: NodeJS.Timeout | undefined;
   private closing = false;
+  private outbox: ContributorMessage[] = [];
 
   constructor(
     private readonly opts: ConnectionOptions,
@@ -79,7 +80,19 @@ export class Connection {
   /** Validates and sends; returns false (and drops the message) when not connected. */
   send(msg: ContributorMessage): boolean {
     if (!this.ready || !this.ws) return false;
-    return this.sendRaw(this.ws, msg);
+    const checked = this.check(msg);
+    if (!checked) return false;
+    // Messages of one event-loop turn (a result and the ready after it) leave as one frame.
+    if (this.outbox.push(checked) === 1) setImmediate(() => this.flush());
+    return true;
+  }
+
+  private flush(): void {
+    const batch = this.outbox;
+    this.outbox = [];
+    const ws = this.ws;
+    if (!ws || ws.readyState !== WebSocket.OPEN || batch.length === 0) return;
+    ws.send(JSON.stringify(batch.length === 1 ? batch[0] : batch));
   }
 
   /** Closes for good: no more reconnects. */
@@ -145,21 +158,27 @@ export class Connection {
 
   private onFrame(ws: WebSocket, data: RawData, isBinary: boolean): void {
     if (ws !== this.ws) return;
-    const msg = parseFrame(data, isBinary);
-    if (!msg.ok) {
-      this.opts.logger.warn(
-        { problem: msg.error },
-        'ignored an invalid frame from the coordinator',
-      );
-      return;
+    // A frame holds one message or a batch of them; each is checked and handled in order.
+    for (const msg of parseFrame(data, isBinary)) {
+      if (ws !== this.ws) return;
+      if (!msg.ok) {
+        this.opts.logger.warn(
+          { problem: msg.error },
+          'ignored an invalid message from the coordinator',
+        );
+        continue;
+      }
+      const m = msg.value;
+      if (m.type === 'welcome') {
+        this.onWelcome(ws, m);
+        continue;
+      }
+      if (!this.welcomed) {
+        this.opts.logger.warn({ type: m.type }, 'ignored a message that came before the welcome');
+        continue;
+      }
+      this.on.message(m);
     }
-    const m = msg.value;
-    if (m.type === 'welcome') return this.onWelcome(ws, m);
-    if (!this.welcomed) {
-      this.opts.logger.warn({ type: m.type }, 'ignored a message that came before the welcome');
-      return;
-    }
-    this.on.message(m);
   }
 
   private onWelcome(ws: WebSocket, welcome: Welcome): void {
@@ -208,6 +227,13 @@ export class Connection {
   }
 
   private sendRaw(ws: WebSocket, msg: ContributorMessage): boolean {
+    const checked = this.check(msg);
+    if (!checked) return false;
+    ws.send(JSON.stringify(checked));
+    return true;
+  }
+
+  private check(msg: ContributorMessage): ContributorMessage | undefined {
     const checked = contributorMessageSchema.safeParse(msg);
     if (!checked.success) {
       // Our own bug: better a log line than a frame the coordinator closes the socket over.
@@ -215,17 +241,16 @@ export class Connection {
         { type: msg.type, problem: checked.error.message },
         'refused to send an invalid message',
       );
-      return false;
+      return undefined;
     }
-    ws.send(JSON.stringify(checked.data));
-    return true;
+    return checked.data;
   }
 }
 
 type Parsed = { ok: true; value: CoordinatorMessage } | { ok: false; error: string };
 
-function parseFrame(data: RawData, isBinary: boolean): Parsed {
-  if (isBinary) return { ok: false, error: 'binary frame' };
+function parseFrame(data: RawData, isBinary: boolean): Parsed[] {
+  if (isBinary) return [{ ok: false, error: 'binary frame' }];
   const text = Array.isArray(data)
     ? Buffer.concat(data).toString('utf8')
     : Buffer.from(data as Buffer).toString('utf8');
@@ -233,9 +258,11 @@ function parseFrame(data: RawData, isBinary: boolean): Parsed {
   try {
     json = JSON.parse(text);
   } catch {
-    return { ok: false, error: 'not JSON' };
+    return [{ ok: false, error: 'not JSON' }];
   }
-  const parsed = coordinatorMessageSchema.safeParse(json);
-  if (!parsed.success) return { ok: false, error: parsed.error.message.slice(0, 500) };
-  return { ok: true, value: parsed.data };
+  return (Array.isArray(json) ? json : [json]).map((item): Parsed => {
+    const parsed = coordinatorMessageSchema.safeParse(item);
+    if (!parsed.success) return { ok: false, error: parsed.error.message.slice(0, 500) };
+    return { ok: true, value: parsed.data };
+  });
 }

@@ -8,12 +8,14 @@ import {
   CLOSE,
   PROTOCOL_VERSION,
   contributorMessageSchema,
+  type ContributorMessage,
   type CoordinatorMessage,
 } from '../../../shared/protocol.js';
 import type { Engine } from './engine.js';
 import type { Session, Peer } from './session.js';
 
 const HELLO_TIMEOUT_MS = 10_000;
+const MAX_BATCH = 10_000;
 
 export class Connections {
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 * 1024 });
@@ -36,11 +38,23 @@ export class Connections {
   }
 
   private accept(ws: WebSocket, contributorId: string): void {
+    // Messages of one event-loop turn leave as one frame: a busy contributor gets its assigns and
+    // acks together, one TLS record and one write instead of one per message.
+    let outbox: CoordinatorMessage[] = [];
+    const flush = () => {
+      const batch = outbox;
+      outbox = [];
+      if (ws.readyState !== ws.OPEN || batch.length === 0) return;
+      ws.send(JSON.stringify(batch.length === 1 ? batch[0] : batch));
+    };
     const peer: Peer = {
       send: (message: CoordinatorMessage) => {
-        if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(message));
+        if (outbox.push(message) === 1) setImmediate(flush);
       },
-      close: (code, reason) => ws.close(code, reason),
+      close: (code, reason) => {
+        flush();
+        ws.close(code, reason);
+      },
     };
     let session: Session | undefined;
     const helloTimer = setTimeout(() => ws.close(CLOSE.badMessage, 'no hello'), HELLO_TIMEOUT_MS);
@@ -52,32 +66,37 @@ export class Connections {
           'bad frame from contributor',
         );
         peer.send({ type: 'error', code: 'BAD_INPUT', message: parsed.error });
-        ws.close(CLOSE.badMessage, 'bad message');
+        peer.close(CLOSE.badMessage, 'bad message');
         return;
       }
-      const msg = parsed.msg;
+      for (const msg of parsed.msgs) if (!handle(msg)) return;
+    });
+    // One message; false when the connection was closed over it.
+    const handle = (msg: ContributorMessage): boolean => {
       try {
         if (!session) {
           if (msg.type !== 'hello') throw new Error('the first message must be hello');
           if (msg.contributorId !== contributorId) {
-            ws.close(CLOSE.badCredential, 'credential belongs to another contributor');
-            return;
+            peer.close(CLOSE.badCredential, 'credential belongs to another contributor');
+            return false;
           }
           if (msg.protocol !== PROTOCOL_VERSION) {
-            ws.close(CLOSE.protocolMismatch, `protocol ${PROTOCOL_VERSION} required`);
-            return;
+            peer.close(CLOSE.protocolMismatch, `protocol ${PROTOCOL_VERSION} required`);
+            return false;
           }
           clearTimeout(helloTimer);
           session = this.engine.hello(peer, msg);
-          return;
+          return true;
         }
         this.engine.message(session, msg);
+        return true;
       } catch (err) {
         const message = err instanceof Error ? err.message : String(err);
         peer.send({ type: 'error', code: 'BAD_INPUT', message });
-        ws.close(CLOSE.badMessage, message.slice(0, 120));
+        peer.close(CLOSE.badMessage, message.slice(0, 120));
+        return false;
       }
-    });
+    };
     ws.on('close', () => {
       clearTimeout(helloTimer);
       if (session) this.engine.disconnected(session, peer);
@@ -91,6 +110,7 @@ export class Connections {
   }
 }
 
+/** A frame holds one message or an array of them (batched by the sender), checked as a whole. */
 function parse(text: string | undefined) {
   if (text === undefined)
     return { ok: false as const, error: 'binary frames are not part of the protocol' };
@@ -100,15 +120,26 @@ function parse(text: string | undefined) {
   } catch {
     return { ok: false as const, error: 'frame is not JSON' };
   }
-  const result = contributorMessageSchema.safeParse(json);
-  if (!result.success)
-    return {
-      ok: false as const,
-      error: fieldIssues(result.error)
-        .map((i) => `${i.field}: ${i.message}`)
-        .join('; '),
-    };
-  return { ok: true as const, msg: result.data };
+  const items = Array.isArray(json) ? json : [json];
+  if (items.length === 0 || items.length > MAX_BATCH)
+    return { ok: false as const, error: `a frame holds 1 to ${MAX_BATCH} messages` };
+  const msgs: ContributorMessage[] = [];
+  for (const [i, item] of items.entries()) {
+    const result = contributorMessageSchema.safeParse(item);
+    if (!result.success) {
+      const where = Array.isArray(json) ? `message ${i}: ` : '';
+      return {
+        ok: false as const,
+        error:
+          where +
+          fieldIssues(result.error)
+            .map((x) => `${x.field}: ${x.message}`)
+            .join('; '),
+      };
+    }
+    msgs.push(result.data);
+  }
+  return { ok: true as const, msgs };
 }
 
 function refuse(socket: Duplex, status: number, text: string): void {

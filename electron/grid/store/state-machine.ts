@@ -67,6 +67,16 @@ interface JobRow {
   failed: number;
 }
 
+// A job's spec never changes once submitted: parse it once, not on every op that touches the job.
+const specs = new WeakMap<Database, Map<string, JobSpec>>();
+function specOf(db: Database, jobId: string, text: string): JobSpec {
+  let cache = specs.get(db);
+  if (!cache) specs.set(db, (cache = new Map<string, JobSpec>()));
+  let spec = cache.get(jobId);
+  if (!spec) cache.set(jobId, (spec = JSON.parse(text) as JobSpec));
+  return spec;
+}
+
 function job(db: Database, jobId: string): JobRow {
   const r = row(
     db,
@@ -75,7 +85,7 @@ function job(db: Database, jobId: string): JobRow {
   );
   if (!r) throw new TransitionError(`no job ${jobId}`);
   return {
-    spec: JSON.parse(r.spec as string) as JobSpec,
+    spec: specOf(db, jobId, r.spec as string),
     state: r.state as string,
     taskCount: r.task_count as number,
     extracted: r.extracted as number,

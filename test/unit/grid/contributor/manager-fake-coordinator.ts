@@ -116,7 +116,15 @@ export class FakeCoordinator {
     this.upgrades.push({ auth: req.headers.authorization });
     this.socket = ws;
     ws.on('message', (data) => {
-      const msg = JSON.parse((data as Buffer).toString('utf8')) as ContributorMessage;
+      // A frame carries one message or a batch of them (shared/protocol.ts).
+      const frame = JSON.parse((data as Buffer).toString('utf8')) as
+        ContributorMessage | ContributorMessage[];
+      for (const msg of Array.isArray(frame) ? frame : [frame]) this.onMessage(ws, conn, msg);
+    });
+  }
+
+  private onMessage(ws: WebSocket, conn: number, msg: ContributorMessage): void {
+    {
       this.received.push({ conn, at: Date.now(), msg });
       if (msg.type !== 'hello') return;
       if (this.closeOnHello !== undefined) return ws.close(this.closeOnHello, 'refused');
@@ -130,7 +138,7 @@ export class FakeCoordinator {
             heartbeatMs: msg.heartbeatMs,
           }),
         );
-    });
+    }
   }
 
   private async onHttp(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {

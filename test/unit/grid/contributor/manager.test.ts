@@ -304,7 +304,7 @@ describe('ContributorManager', () => {
     const result = await coord.waitMsg('result');
     expect(result).toMatchObject({ state: 'succeeded', output: { y: 16 } });
     expect(coord.connections).toBe(1);
-    expect(logLines.some((l) => l.includes('ignored an invalid frame'))).toBe(true);
+    expect(logLines.some((l) => l.includes('ignored an invalid message'))).toBe(true);
   });
 
   it('reconnects after the coordinator restarts on the same port', async () => {
