@@ -3,6 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import type { ContributorInfo, JobSummary } from '../../shared/api.js';
+import type { PairingRequest } from '../grid/coordinator/credentials.js';
 import { ColonyError, type ErrorCode } from '../../shared/errors.js';
 import { loadOrCreateIdentity, rotate } from '../grid/trust/identity.js';
 import { formatJoinToken } from '../grid/trust/join-token.js';
@@ -62,8 +63,21 @@ function program(setExit: (code: number) => void): Command {
     .option('--name <name>', 'coordinator name')
     .option('--no-mdns', 'do not advertise on the LAN over mDNS')
     .option('--interface <ip>', 'the network interface (its IP) mDNS uses')
+    .addOption(
+      new Option('--snapshot-every <records>', 'snapshot after this many journal records')
+        .argParser((v) => Number(v))
+        .hideHelp(),
+    )
     .action(
-      run((o: { data?: string; host: string; port: string; name?: string }) => runCoordinator(o)),
+      run(
+        (o: {
+          data?: string;
+          host: string;
+          port: string;
+          name?: string;
+          snapshotEvery?: number;
+        }) => runCoordinator(o),
+      ),
     );
 
   p.command('contributor')
@@ -77,6 +91,7 @@ function program(setExit: (code: number) => void): Command {
     .option('--policy <file>', 'owner policy (JSON/YAML, SPEC §7): idle, CPU load, schedule')
     .option('--no-mdns', 'do not look for the coordinator over mDNS')
     .option('--interface <ip>', 'the network interface (its IP) mDNS uses')
+    .option('--no-panel', 'do not serve the owner panel on 127.0.0.1')
     .action(run((o: Parameters<typeof runContributor>[0]) => runContributor(o)));
 
   p.command('up')
@@ -145,17 +160,35 @@ function program(setExit: (code: number) => void): Command {
     p.command('contributors').description('list contributors'),
   ).action(
     run(async (o: Flags) => {
-      const list = await clientFrom(o).json<ContributorInfo[]>('GET', '/contributors');
+      const client = clientFrom(o);
+      const list = await client.json<ContributorInfo[]>('GET', '/contributors');
+      const pairing = await client.json<PairingRequest[]>('GET', '/pairing');
+      const pending = pairing.filter((r) => r.state === 'pending');
       print(o, list, () =>
-        table(
-          list.map((c) => ({
-            id: c.id,
-            name: c.name,
-            state: c.state,
-            slots: `${c.slotsInUse}/${c.caps?.slots ?? 0}`,
-            policy: c.policy?.reason ?? '',
-          })),
-        ),
+        [
+          table(
+            list.map((c) => ({
+              id: c.id,
+              name: c.name,
+              state: c.state,
+              slots: `${c.slotsInUse}/${c.caps?.slots ?? 0}`,
+              policy: c.policy?.reason ?? '',
+            })),
+          ),
+          ...(pending.length === 0
+            ? []
+            : [
+                '\nPairing requests (colony contributors approve|deny ID):',
+                table(
+                  pending.map((r) => ({
+                    id: r.contributorId,
+                    name: r.name,
+                    user: r.user ?? '',
+                    key: r.fingerprint.slice(0, 16),
+                  })),
+                ),
+              ]),
+        ].join('\n'),
       );
     }),
   );

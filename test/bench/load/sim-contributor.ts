@@ -79,13 +79,16 @@ export class SimContributor {
         ws.send(JSON.stringify(hello));
       });
       ws.on('message', (data: Buffer) => {
-        const msg = JSON.parse(data.toString('utf8')) as CoordinatorMessage;
-        if (msg.type === 'welcome') {
-          clearTimeout(timer);
-          res();
-          return;
+        // A frame is one message or a batch (shared/protocol.ts).
+        const frame = JSON.parse(data.toString('utf8')) as CoordinatorMessage | CoordinatorMessage[];
+        for (const msg of Array.isArray(frame) ? frame : [frame]) {
+          if (msg.type === 'welcome') {
+            clearTimeout(timer);
+            res();
+            continue;
+          }
+          this.onMessage(msg);
         }
-        this.onMessage(msg);
       });
     });
   }
@@ -94,9 +97,9 @@ export class SimContributor {
     this.ws?.send(JSON.stringify(msg));
   }
 
-  /** Frames in order, each its own send, as the real manager sends them. */
+  /** Messages of one turn in one frame, as the real manager batches them. */
   sendMany(msgs: object[]): void {
-    for (const m of msgs) this.send(m);
+    this.ws?.send(JSON.stringify(msgs.length === 1 ? msgs[0] : msgs));
   }
 
   close(): Promise<void> {
