@@ -100,6 +100,9 @@ export class DurableDb<Op, R = unknown> {
       opts.afterOpen?.(db);
       const baseSeq = snap?.seq ?? 0;
       let lastSeq = baseSeq;
+      // One transaction for the whole replay: each op's savepoint is then nested and cheap,
+      // instead of a commit of its own (a replayed op that fails makes the store corrupt anyway).
+      db.run('BEGIN');
       for await (const rec of readJournal(dir, baseSeq + 1)) {
         try {
           DurableDb.applyEntry(db, opts.apply, rec.data as Entry<Op>);
@@ -109,6 +112,7 @@ export class DurableDb<Op, R = unknown> {
         }
         lastSeq = rec.seq;
       }
+      db.run('COMMIT');
       logger?.info({ dir, snapshotSeq: baseSeq, replayed: lastSeq - baseSeq }, 'store: opened');
       journal = await Journal.open(dir, {
         minNextSeq: lastSeq + 1,
