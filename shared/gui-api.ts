@@ -51,4 +51,24 @@ export interface Settings {
   url: string;
   /** `colony1.<coordinatorId>.<cert-sha256 or ->.<joinSecret>@host:port` */
   joinToken: string;
+  /** Where the server listens: the bound address (`0.0.0.0` = every interface) and port. */
+  listen: { address: string; port: number };
+  /** This machine's LAN addresses by interface (what others can reach when bound widely). */
+  interfaces: { name: string; address: string; family: 'IPv4' | 'IPv6' }[];
+}
+
+/** `POST /api/v1/settings/rotate/{join|admin}`: the new token (the old one stops working). */
+export interface RotateResult {
+  which: 'join' | 'admin';
+  /** The new join token, or the new admin token: the caller must switch to it at once. */
+  token: string;
+}
+
+/** `GET /api/v1/contributors/usage?since=`: CPU time of attempts that ended since `since`. */
+export interface ContributorUsage {
+  since: number;
+  /** CPU milliseconds by contributor id. */
+  cpuMs: Record<string, number>;
+  /** Contributors whose credential is revoked. */
+  revoked: string[];
 }

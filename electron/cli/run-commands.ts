@@ -8,6 +8,7 @@ import { ColonyError } from '../../shared/errors.js';
 import { startCoordinator, type RunningCoordinator } from '../grid/coordinator/coordinator.js';
 import { ContributorManager } from '../grid/contributor/manager.js';
 import { headlessPolicy } from '../grid/contributor/policy-headless.js';
+import { startPanelServer } from '../grid/contributor/panel-server.js';
 import { establishLink } from './contributor-link.js';
 import type { MdnsOptions } from '../grid/discovery/mdns.js';
 import { loadContributorId } from '../grid/contributor/manager-options.js';
@@ -54,6 +55,8 @@ export async function runCoordinator(o: {
   name?: string;
   mdns?: boolean;
   interface?: string;
+  /** Hidden, for tests: frequent snapshots so crashes can land inside one. */
+  snapshotEvery?: number;
 }): Promise<number> {
   const dataDir = o.data ? resolve(o.data) : defaultDataDir();
   const mdns = mdnsOptions(o);
@@ -64,6 +67,7 @@ export async function runCoordinator(o: {
     logger: stderrLogger(),
     ...(o.name ? { name: o.name } : {}),
     ...(mdns ? { mdns } : {}),
+    ...(o.snapshotEvery ? { snapshotEveryRecords: o.snapshotEvery } : {}),
   });
   process.stdout.write(`coordinator listening at ${coordinator.url} (data in ${dataDir})\n`);
   await untilSignal();
@@ -96,6 +100,7 @@ export async function runContributor(o: {
   policy?: string;
   mdns?: boolean;
   interface?: string;
+  panel?: boolean;
 }): Promise<number> {
   const heartbeatMs = Number(o.heartbeat ?? 2000);
   if (!Number.isInteger(heartbeatMs) || heartbeatMs < 50 || heartbeatMs > 600_000)
@@ -113,28 +118,44 @@ export async function runContributor(o: {
     log,
   });
   const url = link.currentUrl();
-  // Without --policy the headless contributor works whenever it is asked (as before).
-  const policy = o.policy ? headlessPolicy(o.policy, () => manager.workerPids()) : undefined;
+  // Without --policy (or settings saved from the panel) it works whenever it is asked, as before;
+  // the driver still runs so the panel can pause it and change its settings live.
+  const policy = headlessPolicy(o.policy, () => manager.workerPids(), dataDir);
   const manager: ContributorManager = new ContributorManager({
     url,
     currentUrl: link.currentUrl,
     tls: link.tls,
     credential: link.trust.credential,
     dataDir,
-    maxSlots: o.workers || !policy ? parseWorkers(o.workers) : policy.maxWorkers,
+    maxSlots:
+      o.workers || policy.source === 'default' ? parseWorkers(o.workers) : policy.maxWorkers,
     allowCommands: o.allowCommands ?? false,
     heartbeatMs,
     // A LAN handshake slower than this is a dead address (the coordinator moved): try the next.
     handshakeTimeoutMs: 4_000,
     logger: log,
-    ...(policy ? { policy: policy.driver } : {}),
+    policy: policy.driver,
   });
   manager.on('disconnected', () => link.refresh());
-  policy?.driver.start();
+  policy.driver.start();
   await manager.start();
+  const panel =
+    o.panel === false
+      ? undefined
+      : await startPanelServer({
+          dataDir,
+          manager,
+          coordinator: () => ({ id: link.trust.coordinatorId, url: link.currentUrl() }),
+          driver: policy.driver,
+          settings: () => policy.driver.policy.settings,
+          save: (s) => policy.save(s),
+          logger: log,
+        });
+  if (panel) process.stdout.write(`contributor panel at ${panel.openUrl}\n`);
   process.stdout.write(`contributor ${manager.contributorId} serving ${url}\n`);
   await untilSignal();
-  policy?.driver.stop();
+  await panel?.close();
+  policy.driver.stop();
   await manager.stop();
   await link.stop();
   return 0;

@@ -194,6 +194,13 @@ export class ColonyApp {
       this.contributor = await startContributorMode(this.e, s, {
         dataDir,
         now: this.now,
+        panel: {
+          save: async (policy) => {
+            await this.store!.update((x) => ({ ...x, contributor: { ...x.contributor, policy } }));
+          },
+          pause: (kind) => this.act(kind === '1h' ? 'pause-1h' : `pause-${kind}`),
+          resume: () => this.act('resume'),
+        },
         ...(existsSync(unpacked) ? { workerPath: unpacked } : {}),
         ...(this.o.sampleMs ? { sampleMs: this.o.sampleMs } : {}),
       });
@@ -205,12 +212,17 @@ export class ColonyApp {
     return this.coordinator?.url ?? this.contributor?.coordinatorUrl;
   }
 
+  /** What a window shows: the coordinator's GUI, the contributor's own panel, or the first run. */
+  private windowUrl(): string | undefined {
+    return this.coordinator?.url ?? this.contributor?.panel.openUrl;
+  }
+
   private openWindow(): void {
     if (this.window && !this.window.isDestroyed()) return this.window.show();
     const w = this.e.createWindow({ title: 'Colony', preload: path.join(here, 'preload.mjs') });
     this.window = w;
     w.onClosed(() => (this.window = undefined));
-    const url = this.guiUrl() ?? pathToFileURL(path.join(here, 'first-run.html')).href;
+    const url = this.windowUrl() ?? pathToFileURL(path.join(here, 'first-run.html')).href;
     void w.loadURL(url).then(() => w.show());
   }
 

@@ -4,7 +4,9 @@ import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import type { AppSettings } from '../../shared/app-settings.js';
+import type { OwnerPolicySettings, SnoozeKind } from '../../shared/owner-policy.js';
 import { ContributorManager } from '../grid/contributor/manager.js';
+import { startPanelServer, type RunningPanel } from '../grid/contributor/panel-server.js';
 import { OwnerPolicy } from '../grid/contributor/owner-policy.js';
 import { PolicyDriver } from '../grid/contributor/policy-driver.js';
 import { OtherCpuSampler } from '../grid/contributor/policy-sampler.js';
@@ -15,7 +17,16 @@ export interface ContributorMode {
   manager: ContributorManager;
   driver: PolicyDriver;
   coordinatorUrl: string;
+  /** The owner's panel on 127.0.0.1 (the window loads its `openUrl`). */
+  panel: RunningPanel;
   stop(): Promise<void>;
+}
+
+/** How the panel's changes reach the app: saved in its settings, snoozes through the tray's path. */
+export interface PanelHooks {
+  save(settings: OwnerPolicySettings): Promise<void>;
+  pause(kind: SnoozeKind): Promise<unknown>;
+  resume(): Promise<unknown>;
 }
 
 /** Windows/macOS report remote sessions differently; an env hint covers RDP and SSH-forwarded X. */
@@ -26,7 +37,13 @@ function remoteSession(env: NodeJS.ProcessEnv): boolean {
 export async function startContributorMode(
   e: ElectronLike,
   s: AppSettings,
-  o: { dataDir: string; workerPath?: string; sampleMs?: number; now?: () => number },
+  o: {
+    dataDir: string;
+    workerPath?: string;
+    sampleMs?: number;
+    now?: () => number;
+    panel?: PanelHooks;
+  },
 ): Promise<ContributorMode | undefined> {
   const token = s.contributor.joinToken;
   if (!token) return undefined; // not paired yet: the panel asks for a token
@@ -73,11 +90,27 @@ export async function startContributorMode(
   driver.start();
   await manager.start();
   const m = manager;
+  const panel = await startPanelServer({
+    dataDir: path.join(o.dataDir, 'contributor'),
+    manager,
+    coordinator: () => ({ id: join.coordinatorId, url }),
+    driver,
+    settings: () => driver.policy.settings,
+    save: async (next) => {
+      await o.panel?.save(next);
+    },
+    ...(o.panel
+      ? { pause: (kind: SnoozeKind) => o.panel!.pause(kind), resume: () => o.panel!.resume() }
+      : {}),
+    now,
+  });
   return {
     manager: m,
     driver,
     coordinatorUrl: url,
+    panel,
     async stop() {
+      await panel.close();
       driver.stop();
       await m.stop();
     },

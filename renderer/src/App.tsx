@@ -7,6 +7,7 @@ import { Contributors } from './views/Contributors.js';
 import { JobDetail } from './views/JobDetail.js';
 import { Jobs } from './views/Jobs.js';
 import { Overview } from './views/Overview.js';
+import { Panel } from './views/Panel.js';
 import { Settings } from './views/Settings.js';
 import { Submit } from './views/Submit.js';
 
@@ -57,6 +58,8 @@ function View({ route }: { route: Route }) {
       return <Contributors />;
     case 'settings':
       return <Settings />;
+    case 'panel':
+      return null; // its own shell, below
   }
 }
 
@@ -64,9 +67,12 @@ export function App() {
   const route = useRoute();
   const { status } = useGrid();
   const [hasToken, setHasToken] = useState(() => token() !== null);
+  const isPanel = route.view === 'panel';
   useEffect(() => {
-    if (hasToken) grid.start();
-  }, [hasToken]);
+    if (hasToken && !isPanel) grid.start();
+  }, [hasToken, isPanel]);
+  // The contributor panel talks only to this computer's manager: no coordinator, no admin token.
+  if (isPanel) return <Panel />;
   const needToken = !hasToken || status === 'unauthorized';
   const current = route.view === 'job' ? 'jobs' : route.view;
   return (

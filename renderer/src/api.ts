@@ -94,9 +94,10 @@ export async function sha256Hex(data: ArrayBuffer): Promise<string> {
 /** Upload a file as a content-addressed blob; returns the reference a job spec carries. */
 export async function uploadBlob(
   file: File,
+  name = file.name,
 ): Promise<{ name: string; sha256: string; size: number }> {
   const data = await file.arrayBuffer();
   const sha256 = await sha256Hex(data);
   await request('PUT', `/blobs/${sha256}`, data);
-  return { name: file.name, sha256, size: data.byteLength };
+  return { name, sha256, size: data.byteLength };
 }

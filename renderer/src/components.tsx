@@ -102,3 +102,54 @@ export function JobActions({ job, compact = false }: { job: JobSummary; compact?
     </div>
   );
 }
+
+/** A destructive action asked twice: the first click shows what it does and a confirm button. */
+export function ConfirmButton({
+  label,
+  confirmLabel,
+  question,
+  onConfirm,
+  className = 'danger',
+}: {
+  label: string;
+  confirmLabel: string;
+  question: string;
+  onConfirm: () => Promise<void>;
+  className?: string;
+}) {
+  const [asking, setAsking] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  if (!asking)
+    return (
+      <button type="button" className={className} onClick={() => setAsking(true)}>
+        {label}
+      </button>
+    );
+  return (
+    <span className="confirm" role="group" aria-label={question}>
+      <span className="small">{question}</span>{' '}
+      <button
+        type="button"
+        className={className}
+        disabled={busy}
+        onClick={() => {
+          setBusy(true);
+          setError(null);
+          onConfirm()
+            .then(
+              () => setAsking(false),
+              (err: unknown) => setError(err),
+            )
+            .finally(() => setBusy(false));
+        }}
+      >
+        {confirmLabel}
+      </button>{' '}
+      <button type="button" disabled={busy} onClick={() => setAsking(false)}>
+        Keep
+      </button>
+      <ErrorText error={error} />
+    </span>
+  );
+}

@@ -3,9 +3,11 @@ import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { captureToken } from './api.js';
 import { App } from './App.js';
+import { capturePanelToken } from './panel-api.js';
 import './styles.css';
 
 captureToken();
+capturePanelToken();
 const root = document.getElementById('root');
 if (root)
   createRoot(root).render(

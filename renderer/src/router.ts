@@ -7,7 +7,8 @@ export type Route =
   | { view: 'job'; id: string; task: number | null }
   | { view: 'submit' }
   | { view: 'contributors' }
-  | { view: 'settings' };
+  | { view: 'settings' }
+  | { view: 'panel' };
 
 export function parseRoute(hash: string): Route {
   const parts = hash.replace(/^#\/?/, '').split('/').filter(Boolean);
@@ -25,6 +26,8 @@ export function parseRoute(hash: string): Route {
       return { view: 'contributors' };
     case 'settings':
       return { view: 'settings' };
+    case 'panel':
+      return { view: 'panel' };
     default:
       return { view: 'overview' };
   }

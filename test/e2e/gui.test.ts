@@ -2,10 +2,11 @@
 // watch, inspect, download, cancel, and the "why isn't it running" reason (issue 4's must-shows).
 import { generateKeyPairSync } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { unzipSync, strFromU8 } from 'fflate';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { JobSummary } from '../../shared/api.js';
+import type { ContributorInfo, JobSummary } from '../../shared/api.js';
 import { Cluster } from '../integration/helpers/cluster.js';
 import { guiSkipReason, openBrowser, until, type Browser } from './helpers/browser.js';
 
@@ -256,5 +257,141 @@ describe.skipIf(skip !== null)('coordinator GUI in Chromium', () => {
     const background = await page.evaluate('getComputedStyle(document.body).backgroundColor');
     expect(background).toBe('rgb(13, 17, 23)');
     await browser.shot('job-detail-dark');
+  });
+  it('submits a job file picked with its folder, showing a missing module on its field', async () => {
+    const { page } = browser;
+    await page.emulateMedia({ colorScheme: 'light' });
+    // First a folder whose job file names a module that is not there.
+    const broken = await cluster.writeJob('broken', {
+      'job.yaml': 'name: broken\nruntime: node\nmodule: ./gone.mjs\ntasks:\n  inputs: [1]\n',
+    });
+    await nav(page, 'Submit').click();
+    await page.getByLabel('Job folder').setInputFiles(dirname(broken));
+    const moduleError = page.locator('[data-field="module"] .field-error');
+    await moduleError.waitFor();
+    expect(await moduleError.textContent()).toContain('gone.mjs is not in the picked folder');
+    await browser.shot('submit-job-file-error');
+
+    // Then a good folder: job.yaml, the module, staged files matched by a glob.
+    const good = await cluster.writeJob('folder-job', {
+      'job.yaml': [
+        'name: folder-job',
+        'runtime: node',
+        'module: ./lib/add.mjs',
+        'files: ["data/*.txt"]',
+        'tasks:',
+        '  sweep:',
+        '    x: { range: [0, 6] }',
+        '    y: [10, 20]',
+        '',
+      ].join('\n'),
+      'lib/add.mjs':
+        "import { readFile } from 'node:fs/promises';\n" +
+        'export default async ({ x, y }, ctx) => ({ sum: x + y, note: (await readFile(ctx.files["data/n.txt"], "utf8")).trim() });\n',
+      'data/n.txt': 'staged\n',
+      'data/skip.bin': 'not matched',
+    });
+    await page.getByLabel('Job folder').setInputFiles(dirname(good));
+    await until(
+      () => text('task-count'),
+      (v) => v === '12',
+      15_000,
+      'a preview of 12 tasks',
+    );
+    expect(await page.locator('[data-field="module"] .field-error').count()).toBe(0);
+    expect(await text('uploaded')).toContain('1 staged files');
+    expect(await page.locator('.preview-tasks li').first().textContent()).toBe('{"x":0,"y":10}');
+    await browser.shot('submit-job-file');
+    await page.getByRole('button', { name: /^Submit 12 tasks/ }).click();
+    await page.waitForURL(/#\/jobs\/j[0-9a-z]+$/);
+    const id = /#\/jobs\/(j[0-9a-z]+)$/.exec(page.url())?.[1] as string;
+    await until(
+      () => text('progress-label'),
+      (v) => v === '100 %',
+      60_000,
+      '100 %',
+    );
+    const results = await cluster.results(id);
+    expect(results).toHaveLength(12);
+    expect(results[3]?.output).toEqual({ sum: 1 + 20, note: 'staged' });
+  });
+
+  it('shows CPU donated today and revokes a contributor after a confirm', async () => {
+    const { page } = browser;
+    const bob = await cluster.startContributor('bob', 1);
+    const bobId = /contributor (\S+) serving/.exec(bob.output())?.[1] as string;
+    await nav(page, 'Contributors').click();
+    const row = page.locator(`[data-contributor="${bobId}"]`);
+    await row.waitFor({ timeout: 15_000 });
+    // alice ran every job so far: her CPU today is more than nothing.
+    const aliceId = /contributor (\S+) serving/.exec(cluster.contributors[0]?.output() ?? '')?.[1];
+    const aliceCpu = page.locator(`[data-contributor="${aliceId}"] [data-testid="cpu-today"]`);
+    await until(
+      async () => (await aliceCpu.textContent()) ?? '',
+      (v) => v !== '—' && v !== '0 ms',
+      10_000,
+      'CPU donated today by alice',
+    );
+    await row.getByRole('button', { name: 'Revoke' }).click();
+    await browser.shot('contributors-revoke-confirm');
+    await row.getByRole('button', { name: /^Revoke / }).click();
+    await until(
+      async () => (await row.locator('.badge').textContent()) ?? '',
+      (v) => v === 'revoked',
+      10_000,
+      'bob shown revoked',
+    );
+    expect(await row.getByRole('button', { name: 'Revoke' }).count()).toBe(0);
+    const after = await client.json<ContributorInfo[]>('GET', '/contributors');
+    await until(
+      async () =>
+        (await client.json<ContributorInfo[]>('GET', '/contributors')).find((c) => c.id === bobId)
+          ?.state ?? '',
+      (v) => v === 'offline',
+      10_000,
+      'bob disconnected',
+    );
+    expect(after.some((c) => c.id === bobId)).toBe(true);
+    await browser.shot('contributors-revoked');
+  });
+
+  it('rotates the join token and the admin token from Settings, and keeps working', async () => {
+    const { page } = browser;
+    const before = await cluster.identity();
+    await nav(page, 'Settings').click();
+    const join = page.getByLabel('Join token');
+    await join.waitFor();
+    expect(await page.getByTestId('network').textContent()).toMatch(/127\.0\.0\.1 port \d+/);
+    const oldJoin = await join.inputValue();
+    await page.getByRole('button', { name: 'Rotate join token' }).click();
+    await page.getByRole('button', { name: 'Rotate', exact: true }).click();
+    await until(
+      () => join.inputValue(),
+      (v) => v !== oldJoin,
+      5_000,
+      'a new join token',
+    );
+    const afterJoin = await cluster.identity();
+    expect(afterJoin.joinSecret).not.toBe(before.joinSecret);
+    expect(await join.inputValue()).toContain(`.${afterJoin.joinSecret}@`);
+
+    await page.getByRole('button', { name: 'Rotate admin token' }).click();
+    await page.getByRole('button', { name: 'Rotate', exact: true }).click();
+    const adminField = page.getByLabel(/New admin token/);
+    await adminField.waitFor();
+    const rotated = await cluster.identity();
+    expect(rotated.adminToken).not.toBe(before.adminToken);
+    expect(await adminField.inputValue()).toBe(rotated.adminToken);
+    await browser.shot('settings-rotated');
+    // The old token is refused; this tab took the new one and stays live.
+    const old = await browser.context.request.get(`${cluster.coordinator?.url}/api/v1/jobs`, {
+      headers: { authorization: `Bearer ${before.adminToken}` },
+    });
+    expect(old.status()).toBe(401);
+    await nav(page, 'Jobs').click();
+    await page.locator('[data-job]').first().waitFor();
+    await page.getByText('● live').waitFor();
+    expect(await page.getByRole('heading', { name: 'Admin token needed' }).count()).toBe(0);
+    client = await cluster.client();
   });
 });

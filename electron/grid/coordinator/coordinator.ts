@@ -13,6 +13,7 @@ import { StoreError } from '../store/errors.js';
 import {
   identityPath,
   loadOrCreateIdentity,
+  rotate,
   sameSecret,
   type Identity,
 } from '../trust/identity.js';
@@ -124,7 +125,9 @@ export async function startCoordinator(opts: CoordinatorOptions): Promise<Runnin
     engine,
     views,
     blobs,
-    identity,
+    identity: () => identity,
+    // Taken into use before answering, so the caller's next request may use the new token.
+    rotate: async (which) => (identity = await rotate(opts.dataDir, which)),
     fingerprint: certificate.fingerprint,
     ...(opts.name ? { name: opts.name } : {}),
     maxTasksPerJob: opts.maxTasksPerJob ?? 100_000_000,

@@ -1,9 +1,17 @@
-// Routes the web GUI needs beyond SPEC §5: overview, dry-run, task detail, outputs zip, settings, static.
-import { hostname } from 'node:os';
+// Routes the web GUI needs beyond SPEC §5: overview, dry-run, task detail, outputs zip, settings,
+// token rotation, CPU donated per contributor, static files.
+import { hostname, networkInterfaces } from 'node:os';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { API_PREFIX, jobIdSchema } from '../../../shared/api.js';
 import { ColonyError } from '../../../shared/errors.js';
-import type { LiveAttemptView, Overview, Settings, TaskDetail } from '../../../shared/gui-api.js';
+import type {
+  ContributorUsage,
+  LiveAttemptView,
+  Overview,
+  RotateResult,
+  Settings,
+  TaskDetail,
+} from '../../../shared/gui-api.js';
 import { jobSpecSchema } from '../../../shared/job-file.js';
 import { parseOrThrow } from '../../../shared/validate.js';
 import { z } from 'zod';
@@ -15,13 +23,17 @@ import { dryRun } from './gui-dry-run.js';
 import { outputsZip } from './gui-outputs-zip.js';
 import { findRendererDir, serveRenderer } from './gui-static.js';
 import { ThroughputHistory } from './gui-throughput.js';
+import { cpuByContributor, revokedContributors } from './gui-usage.js';
 import type { Views } from './views.js';
 
 export interface GuiDeps {
   engine: Engine;
   views: Views;
   blobs: BlobStore;
-  identity: Identity;
+  /** The identity now: rotation replaces it while the server runs. */
+  identity: () => Identity;
+  /** Rotate a token in identity.json and take it into use at once. */
+  rotate: (which: 'adminToken' | 'joinSecret') => Promise<Identity>;
   /** sha256 of the TLS certificate, for the join token. @defaultValue '-' (plain HTTP) */
   fingerprint?: string;
   /** Shown in the GUI. @defaultValue the host name */
@@ -34,6 +46,21 @@ export interface GuiDeps {
 
 const P = API_PREFIX;
 const taskIdxSchema = z.coerce.number().int().min(0);
+const rotateSchema = z.enum(['join', 'admin']);
+const usageQuerySchema = z.strictObject({ since: z.coerce.number().int().min(0).optional() });
+
+/** Local midnight: "today" when the browser does not say which day it means. */
+function startOfToday(now = new Date()): number {
+  return new Date(now.getFullYear(), now.getMonth(), now.getDate()).getTime();
+}
+
+function lanInterfaces(): Settings['interfaces'] {
+  return Object.entries(networkInterfaces()).flatMap(([name, list]) =>
+    (list ?? [])
+      .filter((i) => !i.internal && (i.family === 'IPv4' || i.family === 'IPv6'))
+      .map((i) => ({ name, address: i.address, family: i.family })),
+  );
+}
 
 function jobId(req: FastifyRequest): string {
   return parseOrThrow(jobIdSchema, (req.params as { id: string }).id, 'bad job id');
@@ -115,25 +142,49 @@ export function registerGuiRoutes(app: FastifyInstance, deps: GuiDeps): void {
       .send(outputsZip(views, blobs, id));
   });
 
-  app.get(`${P}/settings`, async (req): Promise<Settings> => {
-    const { coordinatorId, joinSecret } = deps.identity;
+  /** host:port as the joining machines should dial it. */
+  const dialAddress = (req: FastifyRequest): { hostPort: string; bound: string; port: number } => {
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : 0;
     const bound = typeof address === 'object' && address ? address.address : '127.0.0.1';
     // A wildcard bind has no single address: the one this browser used is the best guess.
     const host = bound === '0.0.0.0' || bound === '::' ? req.hostname.replace(/:\d+$/, '') : bound;
-    const hostPort = `${host.includes(':') ? `[${host}]` : host}:${port}`;
+    return { hostPort: `${host.includes(':') ? `[${host}]` : host}:${port}`, bound, port };
+  };
+  const joinTokenFor = (req: FastifyRequest): string => {
+    const { coordinatorId, joinSecret } = deps.identity();
+    return formatJoinToken({
+      coordinatorId,
+      fingerprint: deps.fingerprint ?? '-',
+      secret: joinSecret,
+      address: dialAddress(req).hostPort,
+    });
+  };
+
+  app.get(`${P}/settings`, async (req): Promise<Settings> => {
+    const { hostPort, bound, port } = dialAddress(req);
     const scheme = app.initialConfig.https ? 'https' : 'http';
     return {
-      coordinatorId,
+      coordinatorId: deps.identity().coordinatorId,
       name: deps.name ?? hostname(),
       url: `${scheme}://${hostPort}`,
-      joinToken: formatJoinToken({
-        coordinatorId,
-        fingerprint: deps.fingerprint ?? '-',
-        secret: joinSecret,
-        address: hostPort,
-      }),
+      joinToken: joinTokenFor(req),
+      listen: { address: bound, port },
+      interfaces: lanInterfaces(),
     };
+  });
+
+  // The old token stops working at once; a rotated admin token is only in this answer and the file.
+  app.post(`${P}/settings/rotate/:which`, async (req): Promise<RotateResult> => {
+    const which = parseOrThrow(rotateSchema, (req.params as { which: string }).which, 'bad token');
+    const next = await deps.rotate(which === 'join' ? 'joinSecret' : 'adminToken');
+    return { which, token: which === 'join' ? joinTokenFor(req) : next.adminToken };
+  });
+
+  app.get(`${P}/contributors/usage`, async (req): Promise<ContributorUsage> => {
+    const q = parseOrThrow(usageQuerySchema, req.query, 'bad usage query');
+    const since = q.since ?? startOfToday();
+    const db = engine.store.db;
+    return { since, cpuMs: cpuByContributor(db, since), revoked: revokedContributors(db) };
   });
 }

@@ -1,19 +1,49 @@
-// Coordinator settings: name, address, and the join token that contributors need, ready to copy.
+// Coordinator settings: name, where it listens, the join token to copy, and token rotation.
 import { useEffect, useState } from 'react';
-import type { Settings as Data } from '../../../shared/gui-api.js';
-import { api } from '../api.js';
-import { ErrorText } from '../components.js';
+import type { RotateResult, Settings as Data } from '../../../shared/gui-api.js';
+import { api, setToken } from '../api.js';
+import { ConfirmButton, ErrorText } from '../components.js';
+import { grid } from '../store.js';
+
+function CopyRow({ id, value }: { id: string; value: string }) {
+  const [copied, setCopied] = useState(false);
+  useEffect(() => setCopied(false), [value]);
+  return (
+    <div className="copy-row">
+      <input id={id} className="mono" readOnly value={value} onFocus={(e) => e.target.select()} />
+      <button
+        type="button"
+        onClick={() =>
+          void navigator.clipboard.writeText(value).then(
+            () => setCopied(true),
+            () => setCopied(false),
+          )
+        }
+      >
+        {copied ? 'Copied' : 'Copy'}
+      </button>
+    </div>
+  );
+}
 
 export function Settings() {
   const [data, setData] = useState<Data | null>(null);
   const [error, setError] = useState<unknown>(null);
-  const [copied, setCopied] = useState(false);
+  const [newAdmin, setNewAdmin] = useState<string | null>(null);
   useEffect(() => void api<Data>('GET', '/settings').then(setData, setError), []);
-  const copy = (text: string) =>
-    void navigator.clipboard.writeText(text).then(
-      () => setCopied(true),
-      () => setCopied(false),
-    );
+
+  const rotateJoin = async () => {
+    const r = await api<RotateResult>('POST', '/settings/rotate/join');
+    setData((d) => d && { ...d, joinToken: r.token });
+  };
+  const rotateAdmin = async () => {
+    const r = await api<RotateResult>('POST', '/settings/rotate/admin');
+    // The old token no longer opens anything: this tab switches to the new one at once.
+    setToken(r.token);
+    grid.restart();
+    setNewAdmin(r.token);
+  };
+
   return (
     <section aria-labelledby="st-title">
       <h1 id="st-title">Settings</h1>
@@ -25,33 +55,62 @@ export function Settings() {
           <dt>Coordinator id</dt>
           <dd className="mono">{data.coordinatorId}</dd>
           <dt>Address</dt>
-          <dd className="mono">{data.url}</dd>
+          <dd className="mono" data-testid="address">
+            {data.url}
+          </dd>
+          <dt>Network</dt>
+          <dd data-testid="network">
+            Listening on <span className="mono">{data.listen.address}</span> port{' '}
+            <span className="mono">{data.listen.port}</span>
+            {data.listen.address === '127.0.0.1' || data.listen.address === '::1'
+              ? ' (this machine only)'
+              : ''}
+            {data.interfaces.length > 0 && (
+              <ul className="small muted interfaces">
+                {data.interfaces.map((i) => (
+                  <li key={`${i.name}-${i.address}`}>
+                    {i.name}: <span className="mono">{i.address}</span>
+                  </li>
+                ))}
+              </ul>
+            )}
+            <div className="muted small">
+              Change them with <code>colony coordinator --host H --port P</code> (or{' '}
+              <code>colony up --lan</code>).
+            </div>
+          </dd>
           <dt>
             <label htmlFor="join-token">Join token</label>
           </dt>
           <dd>
-            <div className="copy-row">
-              <input
-                id="join-token"
-                className="mono"
-                readOnly
-                value={data.joinToken}
-                onFocus={(e) => e.target.select()}
-              />
-              <button type="button" onClick={() => copy(data.joinToken)}>
-                {copied ? 'Copied' : 'Copy'}
-              </button>
-            </div>
+            <CopyRow id="join-token" value={data.joinToken} />
             <div className="muted small">
               Contributors join with <code>colony contributor --join &lt;token&gt;</code>. Anyone
               with it can take tasks: share it like a password.
             </div>
+            <ConfirmButton
+              label="Rotate join token"
+              confirmLabel="Rotate"
+              question="Machines not yet joined will need the new token; joined ones keep working."
+              onConfirm={rotateJoin}
+            />
           </dd>
-          <dt>Rotate tokens</dt>
-          <dd className="muted">
-            {/* Rotation from the GUI needs a route that the trust issue will add. */}
-            Not from the GUI yet: run <code>colony token join --rotate</code> or{' '}
-            <code>colony token admin --rotate</code> on the coordinator.
+          <dt>Admin token</dt>
+          <dd>
+            {newAdmin && (
+              <>
+                <label htmlFor="admin-token" className="small">
+                  New admin token (this tab already uses it)
+                </label>
+                <CopyRow id="admin-token" value={newAdmin} />
+              </>
+            )}
+            <ConfirmButton
+              label="Rotate admin token"
+              confirmLabel="Rotate"
+              question="Every other browser and CLI using the old token must sign in again."
+              onConfirm={rotateAdmin}
+            />
           </dd>
         </dl>
       )}

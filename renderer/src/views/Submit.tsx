@@ -1,6 +1,6 @@
 // Submit a job from a form: runtime and module or command, inputs, files, requirements, limits;
 // a dry-run on every change previews the first tasks, the count, and who could run it.
-import { useEffect, useState, type FormEvent } from 'react';
+import { useEffect, useState, type FormEvent, type ReactNode } from 'react';
 import type { JobSummary } from '../../../shared/api.js';
 import type { FieldIssue } from '../../../shared/errors.js';
 import type { DryRun } from '../../../shared/gui-api.js';
@@ -13,6 +13,7 @@ import { Axes, Preview } from './submit-parts.js';
 import { Requirements } from './submit-requirements.js';
 import { BlobPicker, Field, issuesOf } from './submit-fields.js';
 import { EMPTY_FORM, toSpec, type SubmitForm } from './submit-spec.js';
+import { JobFilePicker, JobFileSubmit, type LoadedJobFile } from './SubmitJobFile.js';
 
 const SHOWN_FIELDS = [
   'name',
@@ -58,7 +59,16 @@ function useDryRun(form: SubmitForm): { dry: DryRun | null; issues: FieldIssue[]
   return { dry, issues };
 }
 
+/** A job file and its folder, when one is picked or dropped; the form otherwise. */
 export function Submit() {
+  const [loaded, setLoaded] = useState<LoadedJobFile | null>(null);
+  const top = (
+    <JobFilePicker loaded={loaded} onLoaded={setLoaded} onClear={() => setLoaded(null)} />
+  );
+  return loaded ? <JobFileSubmit loaded={loaded} top={top} /> : <FormSubmit top={top} />;
+}
+
+function FormSubmit({ top }: { top: ReactNode }) {
   const [form, setForm] = useState<SubmitForm>(EMPTY_FORM);
   const [touched, setTouched] = useState<Set<string>>(new Set());
   const [submitIssues, setSubmitIssues] = useState<FieldIssue[] | null>(null);
@@ -107,6 +117,7 @@ export function Submit() {
           {busy ? 'Submitting…' : `Submit${dry ? ` ${count(dry.taskCount)} tasks` : ''}`}
         </button>
       </header>
+      {top}
       {unplaced.length > 0 && (
         <div className="error" role="alert">
           {unplaced.map((i) => `${i.field}: ${i.message}`).join('; ')}

@@ -1,0 +1,207 @@
+// The contributor panel's API, plain HTTP on 127.0.0.1 only: status, owner policy settings, pause
+// and resume, for the owner's browser view (the same React renderer, served from here too). A
+// token written to the data dir guards it, and the Host header must name loopback (DNS rebinding).
+import { randomBytes } from 'node:crypto';
+import { rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { ColonyError, HTTP_STATUS, ValidationError } from '../../../shared/errors.js';
+import {
+  ownerPolicySettingsSchema,
+  policyStatus,
+  type OwnerPolicySettings,
+  type PolicyDecision,
+  type SnoozeKind,
+} from '../../../shared/owner-policy.js';
+import {
+  PANEL_TOKEN_FILE,
+  pauseBodySchema,
+  type PanelPolicy,
+  type PanelPolicySaved,
+  type PanelStatus,
+} from '../../../shared/panel-api.js';
+import { parseOrThrow } from '../../../shared/validate.js';
+import { sameSecret } from '../trust/identity.js';
+import { findRendererDir, serveRenderer } from '../coordinator/gui-static.js';
+import { DonatedCpu } from './donated-cpu.js';
+import type { ManagerEvents, ManagerStatus } from './manager-types.js';
+import type { PolicyDriver } from './policy-driver.js';
+
+const P = '/api/v1';
+
+/** The parts of the manager the panel reads. */
+export interface PanelManager {
+  status(): ManagerStatus;
+  on(event: 'outcome', listener: ManagerEvents['outcome']): unknown;
+  off(event: 'outcome', listener: ManagerEvents['outcome']): unknown;
+}
+
+export interface PanelOptions {
+  dataDir: string;
+  manager: PanelManager;
+  coordinator: () => { id: string | null; url: string };
+  /** The live policy: settings apply at once, pause and resume work. Without it, settings wait. */
+  driver?: PolicyDriver;
+  /** The settings in force (or saved for the next start when there is no driver). */
+  settings: () => OwnerPolicySettings;
+  /** Persist changed settings; may return a note for the owner (e.g. another file wins at start). */
+  save: (s: OwnerPolicySettings) => Promise<string | void>;
+  /** Pause and resume through the host (the tray app saves snoozes). @defaultValue the driver's */
+  pause?: (kind: SnoozeKind) => Promise<unknown>;
+  resume?: () => Promise<unknown>;
+  /** @defaultValue 0 (a free port) */
+  port?: number;
+  /** @defaultValue the built renderer, if any */
+  rendererDir?: string;
+  logger?: Logger;
+  now?: () => number;
+}
+
+export interface RunningPanel {
+  url: string;
+  /** The URL to open: the token travels in the fragment, which never reaches a server log. */
+  openUrl: string;
+  token: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+function errorBody(err: unknown): { status: number; body: unknown } {
+  if (err instanceof ValidationError)
+    return {
+      status: 400,
+      body: { error: { code: err.code, message: err.message, details: { issues: err.issues } } },
+    };
+  if (err instanceof ColonyError)
+    return {
+      status: HTTP_STATUS[err.code],
+      body: { error: { code: err.code, message: err.message } },
+    };
+  const e = err as { statusCode?: number; message?: string };
+  if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500)
+    return {
+      status: e.statusCode,
+      body: { error: { code: 'BAD_INPUT', message: e.message ?? 'bad request' } },
+    };
+  return { status: 500, body: { error: { code: 'INTERNAL', message: 'internal error' } } };
+}
+
+/** Settings that the running manager cannot change: its worker count is fixed when it starts. */
+function restartNote(before: OwnerPolicySettings, after: OwnerPolicySettings): string | null {
+  return before.maxWorkers !== after.maxWorkers
+    ? 'maxWorkers takes effect at the next start (workers are sized when the contributor starts)'
+    : null;
+}
+
+function routes(app: FastifyInstance, o: PanelOptions, donated: DonatedCpu): void {
+  const decision = (): PolicyDecision | undefined => o.driver?.current();
+
+  app.get(`${P}/status`, async (): Promise<PanelStatus> => {
+    const s = o.manager.status();
+    const d = decision();
+    const snooze = o.driver?.policy.snooze;
+    const c = o.coordinator();
+    return {
+      contributorId: s.contributorId,
+      coordinator: { id: c.id, url: c.url, connected: s.connected },
+      slots: { capacity: s.slots, max: s.maxSlots, free: s.freeSlots },
+      running: s.running,
+      policy: d ? policyStatus(d) : null,
+      snooze: snooze ? { ...snooze } : null,
+      cpu: donated.snapshot(),
+    };
+  });
+
+  app.get(`${P}/policy`, async (): Promise<PanelPolicy> => ({
+    settings: o.driver?.policy.settings ?? o.settings(),
+    live: o.driver !== undefined,
+  }));
+
+  // Validated in full before anything is saved or applied: a bad field changes nothing.
+  app.put(`${P}/policy`, async (req): Promise<PanelPolicySaved> => {
+    const next = parseOrThrow(ownerPolicySettingsSchema, req.body, 'bad owner policy');
+    const before = o.driver?.policy.settings ?? o.settings();
+    const saveNote = await o.save(next);
+    const notes = [saveNote ?? null];
+    if (o.driver) {
+      o.driver.policy.setSettings(next);
+      o.driver.tick();
+      notes.unshift(restartNote(before, next));
+    } else notes.unshift('saved: no owner policy runs now, so it applies at the next start');
+    const note = notes.filter((n): n is string => Boolean(n)).join('; ') || null;
+    return {
+      settings: next,
+      live: o.driver !== undefined,
+      applied: o.driver ? 'live' : 'next-start',
+      note,
+    };
+  });
+
+  const needDriver = (): PolicyDriver => {
+    if (!o.driver)
+      throw new ColonyError('CONFLICT', 'this contributor runs without an owner policy');
+    return o.driver;
+  };
+
+  app.post(`${P}/pause`, async (req) => {
+    const { kind } = parseOrThrow(pauseBodySchema, req.body, 'bad pause');
+    const driver = needDriver();
+    await (o.pause ? o.pause(kind) : driver.pause(kind));
+    return policyStatus(driver.current());
+  });
+
+  app.post(`${P}/resume`, async () => {
+    const driver = needDriver();
+    await (o.resume ? o.resume() : driver.resume());
+    return policyStatus(driver.current());
+  });
+}
+
+export async function startPanelServer(o: PanelOptions): Promise<RunningPanel> {
+  const token = randomBytes(24).toString('base64url');
+  const tokenFile = join(o.dataDir, PANEL_TOKEN_FILE);
+  await writeFile(tokenFile, `${token}\n`, { mode: 0o600 });
+  const donated = await DonatedCpu.open(o.dataDir, o.now);
+  const onOutcome: ManagerEvents['outcome'] = (r) => donated.add(r.cpuMs ?? 0);
+  o.manager.on('outcome', onOutcome);
+
+  const app = Fastify({ logger: false, bodyLimit: 256 * 1024 });
+  let port = 0;
+  // A page on another site that resolves its name to 127.0.0.1 still sends its own Host.
+  app.addHook('onRequest', async (req, reply) => {
+    const host = req.headers.host ?? '';
+    if (host !== `127.0.0.1:${port}` && host !== `localhost:${port}`)
+      return reply.code(403).send({ error: { code: 'FORBIDDEN', message: 'loopback only' } });
+  });
+  serveRenderer(app, o.rendererDir ?? findRendererDir());
+  app.addHook('onRequest', async (req) => {
+    if (!req.url.startsWith(`${P}/`)) return;
+    const auth = req.headers.authorization;
+    const given = auth?.startsWith('Bearer ') ? auth.slice(7) : undefined;
+    if (!sameSecret(given, token))
+      throw new ColonyError('UNAUTHORIZED', `missing or wrong panel token (see ${tokenFile})`);
+  });
+  app.setErrorHandler((err, _req, reply) => {
+    const { status, body } = errorBody(err);
+    if (status >= 500) o.logger?.error({ err }, 'panel request failed');
+    return reply.code(status).send(body);
+  });
+  routes(app, o, donated);
+  await app.listen({ host: '127.0.0.1', port: o.port ?? 0 });
+  const address = app.server.address();
+  port = typeof address === 'object' && address ? address.port : 0;
+  const url = `http://127.0.0.1:${port}`;
+  return {
+    url,
+    openUrl: `${url}/#panel-token=${token}`,
+    token,
+    port,
+    close: async () => {
+      o.manager.off('outcome', onOutcome);
+      await app.close();
+      await donated.flush();
+      await rm(tokenFile, { force: true });
+    },
+  };
+}
