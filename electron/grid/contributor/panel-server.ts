@@ -1,12 +1,13 @@
 // The contributor panel's API, plain HTTP on 127.0.0.1 only: status, owner policy settings, pause
 // and resume, for the owner's browser view (the same React renderer, served from here too). A
 // token written to the data dir guards it, and the Host header must name loopback (DNS rebinding).
+import { errorReply } from '../http-errors.js';
 import { randomBytes } from 'node:crypto';
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { ColonyError, HTTP_STATUS, ValidationError } from '../../../shared/errors.js';
+import { ColonyError } from '../../../shared/errors.js';
 import {
   ownerPolicySettingsSchema,
   policyStatus,
@@ -65,26 +66,6 @@ export interface RunningPanel {
   token: string;
   port: number;
   close(): Promise<void>;
-}
-
-function errorBody(err: unknown): { status: number; body: unknown } {
-  if (err instanceof ValidationError)
-    return {
-      status: 400,
-      body: { error: { code: err.code, message: err.message, details: { issues: err.issues } } },
-    };
-  if (err instanceof ColonyError)
-    return {
-      status: HTTP_STATUS[err.code],
-      body: { error: { code: err.code, message: err.message } },
-    };
-  const e = err as { statusCode?: number; message?: string };
-  if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500)
-    return {
-      status: e.statusCode,
-      body: { error: { code: 'BAD_INPUT', message: e.message ?? 'bad request' } },
-    };
-  return { status: 500, body: { error: { code: 'INTERNAL', message: 'internal error' } } };
 }
 
 /** Settings that the running manager cannot change: its worker count is fixed when it starts. */
@@ -183,7 +164,7 @@ export async function startPanelServer(o: PanelOptions): Promise<RunningPanel> {
       throw new ColonyError('UNAUTHORIZED', `missing or wrong panel token (see ${tokenFile})`);
   });
   app.setErrorHandler((err, _req, reply) => {
-    const { status, body } = errorBody(err);
+    const { status, body } = errorReply(err);
     if (status >= 500) o.logger?.error({ err }, 'panel request failed');
     return reply.code(status).send(body);
   });

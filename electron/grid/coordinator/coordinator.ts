@@ -3,13 +3,11 @@ import { writeFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import Fastify from 'fastify';
 import type { Logger } from 'pino';
-import { ColonyError, HTTP_STATUS, ValidationError } from '../../../shared/errors.js';
 import { BlobStore } from '../store/blobs.js';
 import { DurableDb } from '../store/durable-db.js';
 import type { ApplyResult, Op } from '../store/ops.js';
 import { SCHEMA } from '../store/schema.js';
 import { applyOp } from '../store/state-machine.js';
-import { StoreError } from '../store/errors.js';
 import {
   identityPath,
   loadOrCreateIdentity,
@@ -23,6 +21,7 @@ import { Credentials } from './credentials.js';
 import { advertiseCoordinator, ContributorBrowser, type MdnsOptions } from '../discovery/mdns.js';
 import { hostname } from 'node:os';
 import { Connections } from './connections.js';
+import { errorReply } from '../http-errors.js';
 import { contactTick } from './contact.js';
 import { Engine } from './engine.js';
 import { registerRoutes } from './routes.js';
@@ -116,7 +115,7 @@ export async function startCoordinator(opts: CoordinatorOptions): Promise<Runnin
         });
   });
   app.setErrorHandler((err, _req, reply) => {
-    const { status, body } = errorBody(err);
+    const { status, body } = errorReply(err);
     if (status >= 500) log.error({ err }, 'request failed');
     return reply.code(status).send(body);
   });
@@ -202,43 +201,4 @@ export async function startCoordinator(opts: CoordinatorOptions): Promise<Runnin
         await rm(endpointFile(opts.dataDir), { force: true });
       })()),
   };
-}
-
-function errorBody(err: unknown): {
-  status: number;
-  body: { error: { code: string; message: string; details?: unknown } };
-} {
-  if (err instanceof ValidationError)
-    return {
-      status: 400,
-      body: { error: { code: err.code, message: err.message, details: { issues: err.issues } } },
-    };
-  if (err instanceof ColonyError)
-    return {
-      status: HTTP_STATUS[err.code],
-      body: {
-        error: {
-          code: err.code,
-          message: err.message,
-          ...(err.details ? { details: err.details } : {}),
-        },
-      },
-    };
-  if (err instanceof StoreError) {
-    const status =
-      err.code === 'BLOB_TOO_LARGE' ? 413 : err.code === 'STORE_UNAVAILABLE' ? 503 : 400;
-    return { status, body: { error: { code: err.code, message: err.message } } };
-  }
-  const e = err as { statusCode?: number; code?: string; message?: string };
-  if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500)
-    return {
-      status: e.statusCode,
-      body: {
-        error: {
-          code: e.statusCode === 413 ? 'TOO_LARGE' : 'BAD_INPUT',
-          message: e.message ?? 'bad request',
-        },
-      },
-    };
-  return { status: 500, body: { error: { code: 'INTERNAL', message: 'internal error' } } };
 }
