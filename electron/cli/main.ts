@@ -70,13 +70,8 @@ function program(setExit: (code: number) => void): Command {
     )
     .action(
       run(
-        (o: {
-          data?: string;
-          host: string;
-          port: string;
-          name?: string;
-          snapshotEvery?: number;
-        }) => runCoordinator(o),
+        (o: { data?: string; host: string; port: string; name?: string; snapshotEvery?: number }) =>
+          runCoordinator(o),
       ),
     );
 

@@ -88,7 +88,15 @@ export class Engine {
     if (spec.tasks.inputsBlob)
       runtime.cursor = new NdjsonCursor(this.opts.blobPath(spec.tasks.inputsBlob), 0);
     this.jobs.set(id, runtime);
-    await durable;
+    try {
+      await durable;
+    } catch (err) {
+      // The journal failed (disk full): the job was refused and a restart will not have it, so
+      // nothing of it may show meanwhile. The store is fail-stop: nothing else is journaled.
+      this.jobs.delete(id);
+      this.store.db.run('DELETE FROM jobs WHERE id = ?', [id]);
+      throw err;
+    }
     this.log.info({ jobId: id, name: spec.name, taskCount }, 'job submitted');
     this.events.emit('job', id);
     this.dispatch();

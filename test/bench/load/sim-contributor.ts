@@ -80,7 +80,8 @@ export class SimContributor {
       });
       ws.on('message', (data: Buffer) => {
         // A frame is one message or a batch (shared/protocol.ts).
-        const frame = JSON.parse(data.toString('utf8')) as CoordinatorMessage | CoordinatorMessage[];
+        const frame = JSON.parse(data.toString('utf8')) as
+          CoordinatorMessage | CoordinatorMessage[];
         for (const msg of Array.isArray(frame) ? frame : [frame]) {
           if (msg.type === 'welcome') {
             clearTimeout(timer);
