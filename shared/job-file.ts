@@ -140,3 +140,29 @@ export const jobSpecSchema = z
   .superRefine(checkRuntime);
 export type JobSpec = z.infer<typeof jobSpecSchema>;
 export type JobSpecInput = z.input<typeof jobSpecSchema>;
+
+/** The spec to POST for a job file whose module, files and inputs file are already uploaded. */
+export function specFromJobFile(
+  job: JobFile,
+  uploaded: { module?: BlobRef; files: BlobRef[]; inputsBlob?: string },
+  owner?: string,
+): JobSpecInput {
+  const tasks: JobSpecInput['tasks'] = uploaded.inputsBlob
+    ? { inputsBlob: uploaded.inputsBlob }
+    : job.tasks.sweep
+      ? { sweep: job.tasks.sweep }
+      : { inputs: job.tasks.inputs ?? [] };
+  return {
+    name: job.name,
+    runtime: job.runtime,
+    ...(uploaded.module ? { module: uploaded.module } : {}),
+    ...(job.command ? { command: job.command } : {}),
+    tasks,
+    files: uploaded.files,
+    outputs: job.outputs,
+    requirements: job.requirements,
+    limits: job.limits,
+    priority: job.priority,
+    ...(owner ? { owner } : {}),
+  };
+}

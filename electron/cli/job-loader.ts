@@ -7,6 +7,7 @@ import YAML from 'yaml';
 import { ValidationError } from '../../shared/errors.js';
 import {
   jobFileSchema,
+  specFromJobFile,
   type BlobRef,
   type JobFile,
   type JobSpecInput,
@@ -82,27 +83,12 @@ export async function prepareJob(
     const data = await readFor('module', resolve(root, job.module));
     module = { name: job.module, sha256: await upload(client, data), size: data.length };
   }
-  const tasks: JobSpecInput['tasks'] = job.tasks.inputsFile
-    ? {
-        inputsBlob: await upload(
-          client,
-          await readFor('tasks.inputsFile', resolve(root, job.tasks.inputsFile)),
-        ),
-      }
-    : job.tasks.sweep
-      ? { sweep: job.tasks.sweep }
-      : { inputs: job.tasks.inputs ?? [] };
-  return {
-    name: job.name,
-    runtime: job.runtime,
-    ...(module ? { module } : {}),
-    ...(job.command ? { command: job.command } : {}),
-    tasks,
-    files,
-    outputs: job.outputs,
-    requirements: job.requirements,
-    limits: job.limits,
-    priority: job.priority,
-    ...(owner ? { owner } : {}),
-  };
+  const inputsBlob = job.tasks.inputsFile
+    ? await upload(client, await readFor('tasks.inputsFile', resolve(root, job.tasks.inputsFile)))
+    : undefined;
+  return specFromJobFile(
+    job,
+    { ...(module ? { module } : {}), files, ...(inputsBlob ? { inputsBlob } : {}) },
+    owner,
+  );
 }

@@ -2,7 +2,12 @@
 // parse and validate the job file (YAML or JSON), then upload what it names and build the job spec.
 import type { FieldIssue } from '../../../shared/errors.js';
 import { planJobFolder } from '../../../shared/job-folder.js';
-import { jobFileSchema, type JobFile, type JobSpecInput } from '../../../shared/job-file.js';
+import {
+  jobFileSchema,
+  specFromJobFile,
+  type JobFile,
+  type JobSpecInput,
+} from '../../../shared/job-file.js';
 import { fieldIssues } from '../../../shared/validate.js';
 import { uploadBlob } from '../api.js';
 
@@ -108,24 +113,13 @@ export async function buildSpec(
   const module = plan.module ? await upload(plan.module) : undefined;
   const files = [];
   for (const path of plan.files) files.push(await upload(path));
-  const tasks: JobSpecInput['tasks'] = plan.inputsFile
-    ? { inputsBlob: (await upload(plan.inputsFile)).sha256 }
-    : job.tasks.sweep
-      ? { sweep: job.tasks.sweep }
-      : { inputs: job.tasks.inputs ?? [] };
+  const inputsBlob = plan.inputsFile ? (await upload(plan.inputsFile)).sha256 : undefined;
   return {
-    spec: {
-      name: job.name,
-      runtime: job.runtime,
+    spec: specFromJobFile(job, {
       ...(module ? { module } : {}),
-      ...(job.command ? { command: job.command } : {}),
-      tasks,
       files,
-      outputs: job.outputs,
-      requirements: job.requirements,
-      limits: job.limits,
-      priority: job.priority,
-    },
+      ...(inputsBlob ? { inputsBlob } : {}),
+    }),
     issues: [],
   };
 }
