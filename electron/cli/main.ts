@@ -9,7 +9,9 @@ import { loadOrCreateIdentity, rotate } from '../grid/trust/identity.js';
 import { formatJoinToken } from '../grid/trust/join-token.js';
 import { loadOrCreateCertificate } from '../grid/trust/certificate.js';
 import { hostname } from 'node:os';
-import { clientFrom, defaultDataDir, type ClientFlags } from './context.js';
+import { clientFrom, defaultDataDir, packageRoot, type ClientFlags } from './context.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { prepareJob } from './job-loader.js';
 import { describeJob, jobRow, table } from './output.js';
 import { runContributor, runCoordinator, runDemo, runUp, waitForJob } from './run-commands.js';
@@ -29,6 +31,13 @@ const EXIT_BY_CODE: Partial<Record<ErrorCode, number>> = {
 
 type Flags = ClientFlags & { json?: boolean };
 
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as {
+    version: string;
+  };
+  return pkg.version;
+}
+
 function print(flags: Flags, json: unknown, text: () => string): void {
   process.stdout.write(flags.json ? `${JSON.stringify(json, null, 2)}\n` : `${text()}\n`);
 }
@@ -47,6 +56,7 @@ function withClientOptions(cmd: Command): Command {
 
 function program(setExit: (code: number) => void): Command {
   const p = new Command('colony')
+    .version(packageVersion(), '-V, --version')
     .description('Colony: an office compute grid')
     .exitOverride()
     .showHelpAfterError();

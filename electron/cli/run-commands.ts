@@ -213,7 +213,8 @@ export async function runUp(o: { data?: string; port: string; workers?: string }
     parsePort(o.port),
   );
   process.stdout.write(
-    `Colony is up at ${local.coordinator.url}\n  admin token: in ${join(dataDir, 'identity.json')}\n  logs: ${join(dataDir, 'colony.log')}\nPress Ctrl-C to stop.\n`,
+    // The token rides in the URL fragment, which browsers never send to a server or its logs.
+    `Colony is up at ${local.coordinator.url}\n  GUI: ${local.coordinator.url}/#token=${local.coordinator.identity.adminToken}\n  (the certificate is self-signed: its sha256 is ${local.coordinator.fingerprint})\n  logs: ${join(dataDir, 'colony.log')}\nPress Ctrl-C to stop.\n`,
   );
   await untilSignal();
   await local.close();
