@@ -53,20 +53,24 @@ export class Progress {
     if (out.isTTY) {
       this.bar = new cliProgress.SingleBar(
         {
-          format: '{bar} {percentage}% | {value}/{total} tasks | {failed} failed | ETA {eta}s',
+          format: '{bar} {percentage}% | {value}/{total} tasks | {failed} failed | {eta_text}',
           stream: out,
           hideCursor: true,
         },
         cliProgress.Presets.shades_classic,
       );
-      this.bar.start(total, 0, { failed: 0 });
+      this.bar.start(total, 0, { failed: 0, eta_text: 'ETA …' });
     }
   }
 
   update(job: JobSummary): void {
     const done = job.counts.succeeded + job.counts.failed + job.counts.cancelled;
     if (this.bar) {
-      this.bar.update(done, { failed: job.counts.failed });
+      // The coordinator's ETA (from its measured throughput), not the bar's guess from a few ticks.
+      this.bar.update(done, {
+        failed: job.counts.failed,
+        eta_text: job.etaSec === null ? 'ETA …' : `ETA ${job.etaSec}s`,
+      });
       return;
     }
     const decile = Math.floor((done * 10) / Math.max(1, this.total));
