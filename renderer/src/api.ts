@@ -54,13 +54,18 @@ export async function request(method: string, path: string, body?: unknown): Pro
     throw new ApiError(0, 'UNREACHABLE', `cannot reach the coordinator (${String(err)})`);
   }
   if (res.ok) return res;
+  throw await apiErrorOf(res);
+}
+
+/** The ApiError for a failed response: our `{"error": {code, message, details}}` body, or the status. */
+export async function apiErrorOf(res: Response): Promise<ApiError> {
   let error: { code?: string; message?: string; details?: { issues?: FieldIssue[] } } = {};
   try {
     error = ((await res.json()) as { error?: typeof error }).error ?? {};
   } catch {
     /* not JSON: keep the status alone */
   }
-  throw new ApiError(
+  return new ApiError(
     res.status,
     error.code ?? 'HTTP',
     error.message ?? `${res.status} ${res.statusText}`,

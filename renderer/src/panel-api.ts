@@ -1,7 +1,6 @@
 // The contributor panel's loopback API from the browser (served by panel-server.ts on 127.0.0.1):
 // its own token, taken from the URL fragment once, then sent as a Bearer header.
-import type { FieldIssue } from '../../shared/errors.js';
-import { ApiError } from './api.js';
+import { ApiError, apiErrorOf } from './api.js';
 
 const PANEL_TOKEN_KEY = 'colony.panelToken';
 
@@ -36,16 +35,5 @@ export async function panelApi<T>(method: string, path: string, body?: unknown):
     );
   }
   if (res.ok) return (await res.json()) as T;
-  let error: { code?: string; message?: string; details?: { issues?: FieldIssue[] } } = {};
-  try {
-    error = ((await res.json()) as { error?: typeof error }).error ?? {};
-  } catch {
-    /* not JSON */
-  }
-  throw new ApiError(
-    res.status,
-    error.code ?? 'HTTP',
-    error.message ?? `${res.status} ${res.statusText}`,
-    error.details?.issues ?? [],
-  );
+  throw await apiErrorOf(res);
 }

@@ -16,6 +16,13 @@ export interface Proc {
   exited: Promise<number | null>;
 }
 
+/** The command line of `colony ...args`; `ip netns exec NS` execs in place, so the pid is node's. */
+function colonyCommand(args: string[], netns?: string): [string, string[]] {
+  return netns
+    ? ['ip', ['netns', 'exec', netns, process.execPath, CLI, ...args]]
+    : [process.execPath, [CLI, ...args]];
+}
+
 /** Start `colony ...args` and wait until a stdout line matches `ready`. */
 export async function startProc(
   args: string[],
@@ -25,9 +32,7 @@ export async function startProc(
   /** Run inside a network namespace: `ip netns exec NS` execs in place, so the pid is node's. */
   netns?: string,
 ): Promise<Proc & { match: RegExpExecArray }> {
-  const [cmd, argv] = netns
-    ? ['ip', ['netns', 'exec', netns, process.execPath, CLI, ...args]]
-    : [process.execPath, [CLI, ...args]];
+  const [cmd, argv] = colonyCommand(args, netns);
   const child = spawn(cmd, argv, {
     env: { ...process.env, COLONY_LOG: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -56,6 +61,25 @@ export async function startProc(
     });
   });
   return { child, pid: child.pid as number, output: () => out, exited, match };
+}
+
+/** Run `colony ...args` to completion (inside a network namespace when `netns` is given). */
+export async function runCli(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+  netns?: string,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const [cmd, argv] = colonyCommand(args, netns);
+  const child = spawn(cmd, argv, {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+  return { code, stdout, stderr };
 }
 
 export class Cluster {
@@ -158,20 +182,11 @@ export class Cluster {
   }
 
   /** Run a CLI command to completion. */
-  async cli(
+  cli(
     args: string[],
     env: NodeJS.ProcessEnv = {},
   ): Promise<{ code: number | null; stdout: string; stderr: string }> {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
-    return { code, stdout, stderr };
+    return runCli(args, env);
   }
 
   /** Poll a job until it is final; bounded in time. */

@@ -1,8 +1,8 @@
 // A LAN of our own for mDNS tests: a bridge in a hub namespace and one namespace per "host",
 // each with its own address and a multicast route. Nothing reaches the machine's real network.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { CLI } from './cluster.js';
+import { runCli } from './cluster.js';
 
 function ip(...args: string[]): void {
   execFileSync('ip', args, { stdio: 'pipe' });
@@ -80,19 +80,11 @@ export class Lan {
   }
 
   /** Run `colony ...args` to completion inside a host. */
-  async cli(
+  cli(
     host: Host,
     args: string[],
   ): Promise<{ code: number | null; stdout: string; stderr: string }> {
-    const child = spawn('ip', ['netns', 'exec', host.ns, process.execPath, CLI, ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
-    return { code, stdout, stderr };
+    return runCli(args, {}, host.ns);
   }
 
   destroy(): void {
