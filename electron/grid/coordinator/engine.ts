@@ -12,6 +12,7 @@ import {
   type ResultMessage,
 } from '../../../shared/protocol.js';
 import type { DurableDb } from '../store/durable-db.js';
+import { forgetMirror } from '../store/mirror.js';
 import type { ApplyResult, Op } from '../store/ops.js';
 import { JobRuntime } from './job-runtime.js';
 import { NdjsonCursor } from './ndjson-cursor.js';
@@ -95,6 +96,7 @@ export class Engine {
       // nothing of it may show meanwhile. The store is fail-stop: nothing else is journaled.
       this.jobs.delete(id);
       this.store.db.run('DELETE FROM jobs WHERE id = ?', [id]);
+      forgetMirror(this.store.db);
       throw err;
     }
     this.log.info({ jobId: id, name: spec.name, taskCount }, 'job submitted');

@@ -1,4 +1,5 @@
 // Rebuild the scheduler's memory from the store after a (re)start: unfinished jobs and live attempts.
+import { EXTRACTED } from '../store/schema.js';
 import type { Database } from 'sql.js';
 import type { JobSpec } from '../../../shared/job-file.js';
 import type { JobState } from '../../../shared/states.js';
@@ -37,7 +38,9 @@ export function loadRuntimes(
   blobPath?: (sha: string) => string,
 ): { runtimes: JobRuntime[]; maxSeq: number } {
   const runtimes: JobRuntime[] = [];
-  const stmt = db.prepare("SELECT * FROM jobs WHERE state IN ('queued', 'running')");
+  const stmt = db.prepare(
+    `SELECT *, ${EXTRACTED} AS extracted FROM jobs WHERE state IN ('queued', 'running')`,
+  );
   try {
     while (stmt.step()) runtimes.push(runtimeFromRow(db, stmt.getAsObject(), blobPath));
   } finally {

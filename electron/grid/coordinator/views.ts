@@ -1,4 +1,5 @@
 // Read models for the API: job summaries with counts, throughput, ETA and reasons; tasks; results.
+import { EXTRACTED } from '../store/schema.js';
 import type { Database, SqlValue } from 'sql.js';
 import type {
   AttemptRow,
@@ -123,9 +124,11 @@ export class Views {
     jobId: string,
     query: { state?: AttemptState; offset: number; limit: number },
   ): { total: number; offset: number; tasks: TaskRow[] } | undefined {
-    const job = rows(this.db, 'SELECT spec, task_count, extracted, state FROM jobs WHERE id = ?', [
-      jobId,
-    ])[0];
+    const job = rows(
+      this.db,
+      `SELECT spec, task_count, state, ${EXTRACTED} AS extracted FROM jobs WHERE id = ?`,
+      [jobId],
+    )[0];
     if (!job) return undefined;
     const spec = JSON.parse(job.spec as string) as JobSpec;
     const extracted = job.extracted as number;

@@ -1,5 +1,5 @@
 // The durable sql.js store: ops applied in memory, journaled with group commit, bounded by snapshots.
-import initSqlJs, { type Database, type SqlJsStatic } from 'sql.js';
+import initSqlJs, { type Database, type SqlJsStatic, type Statement } from 'sql.js';
 import type { Logger } from 'pino';
 import { ensurePrivateDir } from './durable-fs.js';
 import { StoreCorruptError, StoreUnavailableError } from './errors.js';
@@ -39,6 +39,27 @@ type Entry<Op> = { t: 'op'; op: Op } | { t: 'epoch'; epoch: number };
 const META_TABLE = '_durable_meta';
 const META_SCHEMA = `CREATE TABLE ${META_TABLE} (key TEXT PRIMARY KEY, value INTEGER NOT NULL)`;
 const DEFAULT_SNAPSHOT_EVERY = 200_000;
+
+// Every op runs in a savepoint: its three statements are prepared once per database, not parsed
+// on every op.
+interface Savepoints {
+  open: Statement;
+  release: Statement;
+  rollback: Statement;
+}
+const savepointStatements = new WeakMap<Database, Savepoints>();
+function savepoints(db: Database): Savepoints {
+  let sp = savepointStatements.get(db);
+  if (!sp) {
+    sp = {
+      open: db.prepare('SAVEPOINT durable_op'),
+      release: db.prepare('RELEASE durable_op'),
+      rollback: db.prepare('ROLLBACK TO durable_op'),
+    };
+    savepointStatements.set(db, sp);
+  }
+  return sp;
+}
 
 let sqlJs: Promise<SqlJsStatic> | undefined;
 function loadSqlJs(): Promise<SqlJsStatic> {
@@ -157,16 +178,17 @@ export class DurableDb<Op, R = unknown> {
 
   /** Runs `fn` in a savepoint: a throw rolls back everything it did. */
   private static inSavepoint<T>(db: Database, fn: () => T): T {
-    db.run('SAVEPOINT durable_op');
+    const sp = savepoints(db);
+    sp.open.run();
     try {
       const result = fn();
       if (result instanceof Promise) throw new TypeError('DurableDb: apply must be synchronous');
-      db.run('RELEASE durable_op');
+      sp.release.run();
       return result;
     } catch (err) {
       try {
-        db.run('ROLLBACK TO durable_op');
-        db.run('RELEASE durable_op');
+        sp.rollback.run();
+        sp.release.run();
       } catch {
         // SQLite already rolled the whole transaction back (e.g. out of memory): the savepoint is
         // gone and so are the op's changes. The op's own error is the one worth reporting.

@@ -5,7 +5,8 @@ export const SCHEMA: string[] = [
     id TEXT PRIMARY KEY, seq INTEGER NOT NULL, name TEXT NOT NULL, spec TEXT NOT NULL,
     runtime TEXT NOT NULL, state TEXT NOT NULL, priority INTEGER NOT NULL, owner TEXT,
     created_at INTEGER NOT NULL, started_at INTEGER, finished_at INTEGER,
-    task_count INTEGER NOT NULL, extracted INTEGER NOT NULL DEFAULT 0,
+    task_count INTEGER NOT NULL,
+    -- For a job whose inputs are an NDJSON blob: the byte offset after the last extracted task.
     cursor INTEGER NOT NULL DEFAULT 0,
     succeeded INTEGER NOT NULL DEFAULT 0, failed INTEGER NOT NULL DEFAULT 0,
     cancelled INTEGER NOT NULL DEFAULT 0)`,
@@ -33,3 +34,7 @@ export const SCHEMA: string[] = [
     fingerprint TEXT NOT NULL, state TEXT NOT NULL, created_at INTEGER NOT NULL,
     decided_at INTEGER)`,
 ];
+
+/** How many tasks of the job in scope (`jobs`) have a row: they are extracted in index order. */
+export const EXTRACTED =
+  '(SELECT COALESCE(MAX(idx) + 1, 0) FROM tasks WHERE tasks.job_id = jobs.id)';

@@ -8,6 +8,13 @@ import {
   type AttemptState,
   type JobState,
 } from '../../../shared/states.js';
+import {
+  forgetMirror,
+  mirrorOf,
+  type MirrorAttempt,
+  type MirrorJob,
+  type OpenTask,
+} from './mirror.js';
 import type { ApplyResult, Op } from './ops.js';
 import { applyTrustOp } from './trust-ops.js';
 
@@ -58,40 +65,10 @@ function column(db: Database, sql: string, params: SqlValue[]): SqlValue[] {
   return out;
 }
 
-interface JobRow {
-  spec: JobSpec;
-  state: string;
-  taskCount: number;
-  extracted: number;
-  succeeded: number;
-  failed: number;
-}
-
-// A job's spec never changes once submitted: parse it once, not on every op that touches the job.
-const specs = new WeakMap<Database, Map<string, JobSpec>>();
-function specOf(db: Database, jobId: string, text: string): JobSpec {
-  let cache = specs.get(db);
-  if (!cache) specs.set(db, (cache = new Map<string, JobSpec>()));
-  let spec = cache.get(jobId);
-  if (!spec) cache.set(jobId, (spec = JSON.parse(text) as JobSpec));
-  return spec;
-}
-
-function job(db: Database, jobId: string): JobRow {
-  const r = row(
-    db,
-    'SELECT spec, state, task_count, extracted, succeeded, failed FROM jobs WHERE id = ?',
-    [jobId],
-  );
-  if (!r) throw new TransitionError(`no job ${jobId}`);
-  return {
-    spec: specOf(db, jobId, r.spec as string),
-    state: r.state as string,
-    taskCount: r.task_count as number,
-    extracted: r.extracted as number,
-    succeeded: r.succeeded as number,
-    failed: r.failed as number,
-  };
+function jobOf(db: Database, jobId: string): MirrorJob {
+  const j = mirrorOf(db).jobs.get(jobId);
+  if (!j) throw new TransitionError(`no job ${jobId}`);
+  return j;
 }
 
 function extractInput(spec: JobSpec, idx: number, given: unknown): unknown {
@@ -101,87 +78,143 @@ function extractInput(spec: JobSpec, idx: number, given: unknown): unknown {
   return given;
 }
 
-/** Finish the job if no task is left to run; true when it did. */
-function settle(db: Database, jobId: string, at: number): boolean {
-  const j = job(db, jobId);
-  if (j.state === 'cancelled' || j.succeeded + j.failed < j.taskCount) return false;
+function moveJob(from: JobState, to: JobState, jobId: string): void {
+  if (!canMoveJob(from, to))
+    throw new TransitionError(`job ${jobId} cannot go from ${from} to ${to}`);
+}
+
+/** The job's final state once no task is left to run, else undefined. */
+function settled(j: MirrorJob, jobId: string): JobState | undefined {
+  if (j.state === 'cancelled' || j.succeeded + j.failed < j.taskCount) return undefined;
   const next: JobState = j.failed > 0 ? 'failed' : 'succeeded';
   moveJob(j.state, next, jobId);
-  run(db, 'UPDATE jobs SET state = ?, finished_at = ? WHERE id = ?', [next, at, jobId]);
-  return true;
+  return next;
+}
+
+/** Writes a finished task's count (and the job's end, if it was the last one) in one statement. */
+function countFinished(db: Database, j: MirrorJob, jobId: string, at: number): boolean {
+  const next = settled(j, jobId);
+  run(db, 'UPDATE jobs SET succeeded = ?, failed = ?, state = ?, finished_at = ? WHERE id = ?', [
+    j.succeeded,
+    j.failed,
+    next ?? j.state,
+    next ? at : null,
+    jobId,
+  ]);
+  if (next) j.state = next;
+  return next !== undefined;
 }
 
 function assign(db: Database, op: Extract<Op, { t: 'attempt.assign' }>): ApplyResult {
-  const j = job(db, op.jobId);
+  const j = jobOf(db, op.jobId);
   if (j.state !== 'queued' && j.state !== 'running')
     throw new TransitionError(`job ${op.jobId} is ${j.state}`);
-  let task = row(db, 'SELECT state, attempts, input FROM tasks WHERE job_id = ? AND idx = ?', [
-    op.jobId,
-    op.idx,
-  ]);
-  if (!task) {
-    // Tasks are extracted in order, so the cursor alone says which ones exist.
-    if (op.idx !== j.extracted) throw new TransitionError(`task ${op.idx} is not next to extract`);
-    const input = JSON.stringify(extractInput(j.spec, op.idx, op.input) ?? null);
-    run(db, "INSERT INTO tasks (job_id, idx, input, state) VALUES (?, ?, ?, 'pending')", [
+  let task = j.open.get(op.idx);
+  let input: unknown;
+  if (task) {
+    // Live already: only a speculative copy may join it.
+    const live = task.state === 'assigned' || task.state === 'running';
+    if (!op.speculative || !live)
+      throw new TransitionError(`task ${op.jobId}/${op.idx} is ${task.state}`);
+    input = JSON.parse(
+      row(db, 'SELECT input FROM tasks WHERE job_id = ? AND idx = ?', [op.jobId, op.idx])
+        ?.input as string,
+    );
+    run(db, 'UPDATE tasks SET attempts = ? WHERE job_id = ? AND idx = ?', [
+      task.attempts + 1,
       op.jobId,
       op.idx,
-      input,
     ]);
-    run(db, 'UPDATE jobs SET extracted = ?, cursor = ? WHERE id = ?', [
-      op.idx + 1,
-      op.cursor ?? 0,
+  } else if (op.idx < j.extracted) {
+    const r = row(
+      db,
+      'SELECT state, attempts, failures, input FROM tasks WHERE job_id = ? AND idx = ?',
+      [op.jobId, op.idx],
+    );
+    if (r?.state !== 'pending')
+      throw new TransitionError(`task ${op.jobId}/${op.idx} is ${String(r?.state)}`);
+    task = {
+      state: 'assigned',
+      attempts: r.attempts as number,
+      failures: r.failures as number,
+      live: 0,
+    };
+    input = JSON.parse(r.input as string);
+    run(db, "UPDATE tasks SET state = 'assigned', attempts = ? WHERE job_id = ? AND idx = ?", [
+      task.attempts + 1,
       op.jobId,
+      op.idx,
     ]);
-    task = { state: 'pending', attempts: 0, input };
+  } else {
+    // Tasks are extracted in order, so the count alone says which one is next.
+    if (op.idx !== j.extracted) throw new TransitionError(`task ${op.idx} is not next to extract`);
+    input = extractInput(j.spec, op.idx, op.input) ?? null;
+    run(
+      db,
+      "INSERT INTO tasks (job_id, idx, input, state, attempts) VALUES (?, ?, ?, 'assigned', 1)",
+      [op.jobId, op.idx, JSON.stringify(input)],
+    );
+    if (op.cursor !== undefined)
+      run(db, 'UPDATE jobs SET cursor = ? WHERE id = ?', [op.cursor, op.jobId]);
+    task = { state: 'assigned', attempts: 0, failures: 0, live: 0 };
   }
-  const live = task.state === 'assigned' || task.state === 'running';
-  if (!(task.state === 'pending' || (op.speculative && live)))
-    throw new TransitionError(`task ${op.jobId}/${op.idx} is ${String(task.state)}`);
-  const number = (task.attempts as number) + 1;
+  const number = task.attempts + 1;
   run(
     db,
     "INSERT INTO attempts (id, job_id, idx, number, contributor, state, speculative, assigned_at) VALUES (?, ?, ?, ?, ?, 'assigned', ?, ?)",
     [op.attemptId, op.jobId, op.idx, number, op.contributorId, op.speculative ? 1 : 0, op.at],
   );
-  run(
-    db,
-    `UPDATE tasks SET attempts = ?, state = CASE WHEN state = 'running' THEN state ELSE 'assigned' END WHERE job_id = ? AND idx = ?`,
-    [number, op.jobId, op.idx],
-  );
   if (j.state === 'queued')
     run(db, "UPDATE jobs SET state = 'running', started_at = ? WHERE id = ?", [op.at, op.jobId]);
-  return { input: JSON.parse(task.input as string) as unknown, number };
+  // The database is written: now the mirror follows.
+  if (j.state === 'queued') j.state = 'running';
+  if (op.idx === j.extracted) j.extracted++;
+  task.attempts = number;
+  task.live++;
+  j.open.set(op.idx, task);
+  mirrorOf(db).live.set(op.attemptId, { jobId: op.jobId, idx: op.idx, state: 'assigned' });
+  return { input, number };
 }
 
-function moveJob(from: string, to: JobState, jobId: string): void {
-  if (!canMoveJob(from as JobState, to))
-    throw new TransitionError(`job ${jobId} cannot go from ${from} to ${to}`);
+function liveAttempt(
+  db: Database,
+  attemptId: string,
+): MirrorAttempt & { task: OpenTask; job: MirrorJob } {
+  const a = mirrorOf(db).live.get(attemptId);
+  if (!a) {
+    const gone = row(db, 'SELECT state FROM attempts WHERE id = ?', [attemptId]);
+    throw new TransitionError(
+      gone ? `attempt ${attemptId} already ${String(gone.state)}` : `no attempt ${attemptId}`,
+    );
+  }
+  const job = jobOf(db, a.jobId);
+  const task = job.open.get(a.idx);
+  if (!task) throw new TransitionError(`no live task ${a.jobId}/${a.idx}`);
+  return { ...a, task, job };
 }
 
-function liveAttempt(db: Database, attemptId: string) {
-  const a = row(db, 'SELECT job_id, idx, state FROM attempts WHERE id = ?', [attemptId]);
-  if (!a) throw new TransitionError(`no attempt ${attemptId}`);
-  if (a.state !== 'assigned' && a.state !== 'running')
-    throw new TransitionError(`attempt ${attemptId} already ${String(a.state)}`);
-  return { jobId: a.job_id as string, idx: a.idx as number, state: a.state as AttemptState };
+function start(db: Database, op: Extract<Op, { t: 'attempt.start' }>): ApplyResult {
+  const a = liveAttempt(db, op.attemptId);
+  if (a.state === 'running') return {};
+  run(db, "UPDATE attempts SET state = 'running' WHERE id = ?", [op.attemptId]);
+  if (a.task.state === 'assigned')
+    run(db, "UPDATE tasks SET state = 'running' WHERE job_id = ? AND idx = ?", [a.jobId, a.idx]);
+  mirrorOf(db).live.set(op.attemptId, { jobId: a.jobId, idx: a.idx, state: 'running' });
+  if (a.task.state === 'assigned') a.task.state = 'running';
+  return {};
 }
 
 function end(db: Database, op: Extract<Op, { t: 'attempt.end' }>): ApplyResult {
-  const attempt = liveAttempt(db, op.attemptId);
-  const { jobId, idx } = attempt;
-  const task = row(db, 'SELECT state, attempts, failures FROM tasks WHERE job_id = ? AND idx = ?', [
-    jobId,
-    idx,
-  ]);
-  if (!task) throw new TransitionError(`no task ${jobId}/${idx}`);
+  const a = liveAttempt(db, op.attemptId);
+  const { jobId, idx, task, job: j } = a;
   const taskDone =
     task.state === 'succeeded' || task.state === 'failed' || task.state === 'cancelled';
   // A second success for a finished task (a speculative copy, a late duplicate) is not recorded.
-  const attemptState: AttemptState = op.state === 'succeeded' && taskDone ? 'cancelled' : op.state;
-  if (!canMoveAttempt(attempt.state, attemptState))
+  const duplicate = op.state === 'succeeded' && taskDone;
+  const attemptState: AttemptState = duplicate ? 'cancelled' : op.state;
+  if (!canMoveAttempt(a.state, attemptState))
     throw new TransitionError(
-      `attempt ${op.attemptId} cannot go from ${attempt.state} to ${attemptState}`,
+      `attempt ${op.attemptId} cannot go from ${a.state} to ${attemptState}`,
     );
   run(
     db,
@@ -192,13 +225,28 @@ function end(db: Database, op: Extract<Op, { t: 'attempt.end' }>): ApplyResult {
       op.wallMs ?? null,
       op.cpuMs ?? null,
       op.exitCode ?? null,
-      attemptState === 'cancelled' && op.state === 'succeeded'
-        ? 'duplicate result'
-        : (op.error ?? null),
+      duplicate ? 'duplicate result' : (op.error ?? null),
       op.attemptId,
     ],
   );
-  if (taskDone) return { recorded: false };
+  const result = taskDone ? { recorded: false } : endTask(db, op, a);
+  // The database is written: now the mirror follows.
+  mirrorOf(db).live.delete(op.attemptId);
+  if (--task.live === 0) j.open.delete(idx);
+  if (result.recorded) {
+    if (task.state === 'succeeded') j.succeeded++;
+    else j.failed++;
+    result.jobFinished = countFinished(db, j, jobId, op.at);
+  }
+  return result;
+}
+
+/** The task's side of an attempt's end, on a task that is not finished yet. */
+function endTask(
+  db: Database,
+  op: Extract<Op, { t: 'attempt.end' }>,
+  { jobId, idx, task, job: j }: ReturnType<typeof liveAttempt>,
+): ApplyResult {
   if (op.state === 'succeeded') {
     const output =
       op.outputFiles && op.outputFiles.length > 0
@@ -209,37 +257,28 @@ function end(db: Database, op: Extract<Op, { t: 'attempt.end' }>): ApplyResult {
       "UPDATE tasks SET state = 'succeeded', output = ?, error = NULL, finished_at = ? WHERE job_id = ? AND idx = ?",
       [JSON.stringify(output ?? null), op.at, jobId, idx],
     );
-    run(db, 'UPDATE jobs SET succeeded = succeeded + 1 WHERE id = ?', [jobId]);
-    return { recorded: true, jobFinished: settle(db, jobId, op.at) };
+    task.state = 'succeeded';
+    return { recorded: true };
   }
-  const othersLive = column(
+  const failures = task.failures + (op.isFailure ? 1 : 0);
+  const othersLive = task.live > 1;
+  const { maxAttempts } = j.spec.limits;
+  const exhausted = failures >= maxAttempts || task.attempts >= maxAttempts + EXTRA_LOST_ATTEMPTS;
+  // A cancelled attempt of a live job (hard timeout aside) is re-run, like a lost one.
+  const next: AttemptState | undefined = othersLive
+    ? undefined
+    : op.state === 'cancelled' || !exhausted
+      ? 'pending'
+      : 'failed';
+  run(
     db,
-    "SELECT id FROM attempts WHERE job_id = ? AND idx = ? AND state IN ('assigned', 'running')",
-    [jobId, idx],
+    'UPDATE tasks SET failures = ?, error = ?, state = ?, finished_at = ? WHERE job_id = ? AND idx = ?',
+    [failures, op.error ?? null, next ?? task.state, next === 'failed' ? op.at : null, jobId, idx],
   );
-  const failures = (task.failures as number) + (op.isFailure ? 1 : 0);
-  run(db, 'UPDATE tasks SET failures = ?, error = ? WHERE job_id = ? AND idx = ?', [
-    failures,
-    op.error ?? null,
-    jobId,
-    idx,
-  ]);
-  if (othersLive.length > 0) return { recorded: false };
-  const { maxAttempts } = job(db, jobId).spec.limits;
-  const exhausted =
-    failures >= maxAttempts || (task.attempts as number) >= maxAttempts + EXTRA_LOST_ATTEMPTS;
-  if (op.state === 'cancelled' || !exhausted) {
-    // A cancelled attempt of a live job (hard timeout aside) is re-run, like a lost one.
-    run(db, "UPDATE tasks SET state = 'pending' WHERE job_id = ? AND idx = ?", [jobId, idx]);
-    return { recorded: false, requeued: true };
-  }
-  run(db, "UPDATE tasks SET state = 'failed', finished_at = ? WHERE job_id = ? AND idx = ?", [
-    op.at,
-    jobId,
-    idx,
-  ]);
-  run(db, 'UPDATE jobs SET failed = failed + 1 WHERE id = ?', [jobId]);
-  return { recorded: true, jobFinished: settle(db, jobId, op.at) };
+  task.failures = failures;
+  if (next) task.state = next;
+  if (next === 'failed') return { recorded: true };
+  return { recorded: false, ...(next === 'pending' ? { requeued: true } : {}) };
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -247,13 +286,8 @@ function isObject(v: unknown): v is Record<string, unknown> {
 }
 
 function cancel(db: Database, op: Extract<Op, { t: 'job.cancel' }>): ApplyResult {
-  const j = job(db, op.jobId);
+  const j = jobOf(db, op.jobId);
   moveJob(j.state, 'cancelled', op.jobId);
-  const live = column(
-    db,
-    "SELECT id FROM attempts WHERE job_id = ? AND state IN ('assigned', 'running')",
-    [op.jobId],
-  );
   run(
     db,
     "UPDATE attempts SET state = 'cancelled', ended_at = ?, error = 'job cancelled' WHERE job_id = ? AND state IN ('assigned', 'running')",
@@ -269,11 +303,17 @@ function cancel(db: Database, op: Extract<Op, { t: 'job.cancel' }>): ApplyResult
     "UPDATE jobs SET state = 'cancelled', finished_at = ?, cancelled = task_count - succeeded - failed WHERE id = ?",
     [op.at, op.jobId],
   );
-  return { jobFinished: true, liveAttempts: live as string[] };
+  const { live } = mirrorOf(db);
+  const liveAttempts: string[] = [];
+  for (const [id, a] of live) if (a.jobId === op.jobId) liveAttempts.push(id);
+  for (const id of liveAttempts) live.delete(id);
+  j.open.clear();
+  j.state = 'cancelled';
+  return { jobFinished: true, liveAttempts };
 }
 
 function retry(db: Database, op: Extract<Op, { t: 'job.retry' }>): ApplyResult {
-  const j = job(db, op.jobId);
+  const j = jobOf(db, op.jobId);
   if (j.failed === 0) throw new TransitionError(`job ${op.jobId} has no failed tasks`);
   if (j.state === 'failed') moveJob(j.state, 'running', op.jobId);
   const idxs = column(db, "SELECT idx FROM tasks WHERE job_id = ? AND state = 'failed'", [
@@ -287,10 +327,22 @@ function retry(db: Database, op: Extract<Op, { t: 'job.retry' }>): ApplyResult {
   run(db, "UPDATE jobs SET failed = 0, state = 'running', finished_at = NULL WHERE id = ?", [
     op.jobId,
   ]);
+  j.failed = 0;
+  j.state = 'running';
   return { idxs };
 }
 
 export function applyOp(db: Database, op: Op): ApplyResult {
+  try {
+    return transition(db, op);
+  } catch (err) {
+    // The caller rolls the database back; the mirror is rebuilt from it on the next op.
+    forgetMirror(db);
+    throw err;
+  }
+}
+
+function transition(db: Database, op: Op): ApplyResult {
   switch (op.t) {
     case 'job.submit': {
       const { job: j } = op;
@@ -309,28 +361,29 @@ export function applyOp(db: Database, op: Op): ApplyResult {
           j.taskCount,
         ],
       );
+      mirrorOf(db).jobs.set(j.id, {
+        spec: j.spec,
+        state: 'queued',
+        taskCount: j.taskCount,
+        extracted: 0,
+        succeeded: 0,
+        failed: 0,
+        open: new Map(),
+      });
       return {};
     }
     case 'job.cancel':
       return cancel(db, op);
     case 'job.priority':
-      job(db, op.jobId);
+      jobOf(db, op.jobId);
       run(db, 'UPDATE jobs SET priority = ? WHERE id = ?', [op.priority, op.jobId]);
       return {};
     case 'job.retry':
       return retry(db, op);
     case 'attempt.assign':
       return assign(db, op);
-    case 'attempt.start': {
-      const { jobId, idx } = liveAttempt(db, op.attemptId);
-      run(db, "UPDATE attempts SET state = 'running' WHERE id = ?", [op.attemptId]);
-      run(
-        db,
-        "UPDATE tasks SET state = 'running' WHERE job_id = ? AND idx = ? AND state = 'assigned'",
-        [jobId, idx],
-      );
-      return {};
-    }
+    case 'attempt.start':
+      return start(db, op);
     case 'attempt.end':
       return end(db, op);
     case 'credential.issue':
