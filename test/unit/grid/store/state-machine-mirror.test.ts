@@ -78,9 +78,12 @@ const opArb = fc.oneof(
   fc.record({
     k: fc.constant('end' as const),
     a: fc.nat(12),
-    state: fc.constantFrom('succeeded', 'failed', 'lost', 'cancelled') as fc.Arbitrary<
-      'succeeded' | 'failed' | 'lost' | 'cancelled'
-    >,
+    state: fc.constantFrom<'succeeded' | 'failed' | 'lost' | 'cancelled'>(
+      'succeeded',
+      'failed',
+      'lost',
+      'cancelled',
+    ),
   }),
   fc.record({ k: fc.constant('retry' as const) }),
   fc.record({ k: fc.constant('cancel' as const) }),
