@@ -1,5 +1,6 @@
 // CPU time this machine gave to the grid, today (local day) and in total, kept in the manager's data
-// dir so the panel's counters outlive restarts. Saved atomically after each change, one write at a time.
+// dir so the panel's counters outlive restarts. Saved atomically, at most once per `saveEveryMs` (a
+// crash loses at most that much of a counter; a busy contributor does not write a file per task).
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
@@ -19,8 +20,11 @@ function dayOf(ms: number): string {
   return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
 }
 
+const SAVE_EVERY_MS = 5_000;
+
 export class DonatedCpu {
   private writing: Promise<void> = Promise.resolve();
+  private saveTimer: NodeJS.Timeout | undefined;
 
   private constructor(
     private readonly file: string,
@@ -52,12 +56,21 @@ export class DonatedCpu {
       todayMs: this.counts.todayMs + cpuMs,
       totalMs: this.counts.totalMs + cpuMs,
     };
-    const data = JSON.stringify(this.counts);
-    this.writing = this.writing.then(() => this.write(data)).catch(() => undefined);
+    this.saveTimer ??= setTimeout(() => void this.save(), SAVE_EVERY_MS).unref();
   }
 
-  /** Resolves once every change so far is on disk. */
+  /** Writes what is unsaved now; resolves once every change so far is on disk. */
   flush(): Promise<void> {
+    return this.save();
+  }
+
+  private save(): Promise<void> {
+    if (this.saveTimer) {
+      clearTimeout(this.saveTimer);
+      this.saveTimer = undefined;
+      const data = JSON.stringify(this.counts);
+      this.writing = this.writing.then(() => this.write(data)).catch(() => undefined);
+    }
     return this.writing;
   }
 

@@ -61,6 +61,15 @@ function savepoints(db: Database): Savepoints {
   return sp;
 }
 
+/** SQLite rolled back the whole open transaction: ops already journaled are missing in memory. */
+class DatabaseLostError extends StoreUnavailableError {
+  constructor(cause: unknown) {
+    super('the in-memory database rolled back its open transaction; restart the coordinator', {
+      cause,
+    });
+  }
+}
+
 let sqlJs: Promise<SqlJsStatic> | undefined;
 function loadSqlJs(): Promise<SqlJsStatic> {
   return (sqlJs ??= initSqlJs());
@@ -91,6 +100,8 @@ export class DurableDb<Op, R = unknown> {
   private closing = false;
   private closed: Promise<void> | undefined;
   private lastSnapshotSeq: number;
+  private turnOpen = false;
+  private lost: DatabaseLostError | undefined;
 
   private constructor(
     readonly db: Database,
@@ -176,7 +187,10 @@ export class DurableDb<Op, R = unknown> {
     return Number(rows[0]?.values[0]?.[0] ?? 0);
   }
 
-  /** Runs `fn` in a savepoint: a throw rolls back everything it did. */
+  /**
+   * Runs `fn` in a savepoint: a throw rolls back everything it did. Throws DatabaseLostError when
+   * SQLite itself rolled back the enclosing transaction (out of memory): then more than this op is gone.
+   */
   private static inSavepoint<T>(db: Database, fn: () => T): T {
     const sp = savepoints(db);
     sp.open.run();
@@ -190,8 +204,7 @@ export class DurableDb<Op, R = unknown> {
         sp.rollback.run();
         sp.release.run();
       } catch {
-        // SQLite already rolled the whole transaction back (e.g. out of memory): the savepoint is
-        // gone and so are the op's changes. The op's own error is the one worth reporting.
+        throw new DatabaseLostError(err);
       }
       throw err;
     }
@@ -219,7 +232,7 @@ export class DurableDb<Op, R = unknown> {
   }
   /** True once the journal failed: every commit throws StoreUnavailableError; reopen to recover. */
   get failed(): boolean {
-    return this.journal.failed;
+    return this.journal.failed || this.lost !== undefined;
   }
   /** Seq of the last committed op (durable or not). */
   get seq(): number {
@@ -237,9 +250,20 @@ export class DurableDb<Op, R = unknown> {
    */
   commit(op: Op): { result: R; durable: Promise<void> } {
     const json = this.writableJson(op);
-    const result = DurableDb.inSavepoint(this.db, () =>
-      this.opts.apply(this.db, JSON.parse(json) as Op),
-    );
+    this.beginTurn();
+    let result: R;
+    try {
+      result = DurableDb.inSavepoint(this.db, () =>
+        this.opts.apply(this.db, JSON.parse(json) as Op),
+      );
+    } catch (err) {
+      if (err instanceof DatabaseLostError && !this.lost) {
+        this.lost = err;
+        this.opts.logger?.error({ err }, 'store: database lost its open transaction');
+        this.opts.onFailure?.(err);
+      }
+      throw err;
+    }
     const durable = this.journal.appendJson(`{"t":"op","op":${json}}`).durable;
     // Fire-and-forget commits must not crash the process; failures also reach onFailure.
     durable.catch(() => undefined);
@@ -247,8 +271,27 @@ export class DurableDb<Op, R = unknown> {
     return { result, durable };
   }
 
+  /**
+   * Ops of one event-loop turn share one SQLite transaction (each still in its own savepoint):
+   * a transaction per op cost a fifth of an op. Committed when the turn ends, and before an export.
+   */
+  private beginTurn(): void {
+    if (this.turnOpen) return;
+    this.db.run('BEGIN');
+    this.turnOpen = true;
+    setImmediate(() => this.endTurn());
+  }
+
+  private endTurn(): void {
+    if (!this.turnOpen) return;
+    this.turnOpen = false;
+    if (this.lost) return; // SQLite ended the transaction itself
+    this.db.run('COMMIT');
+  }
+
   private writableJson(op: Op): string {
     if (this.closing) throw new StoreUnavailableError('store is closed');
+    if (this.lost) throw this.lost;
     if (this.journal.error) throw this.journal.error;
     const json = JSON.stringify(op);
     if (typeof json !== 'string') throw new TypeError('DurableDb: op is not JSON-serialisable');
@@ -286,10 +329,12 @@ export class DurableDb<Op, R = unknown> {
 
   private async snapshotNow(final: boolean): Promise<void> {
     if (this.journal.error) throw this.journal.error;
+    if (this.lost) throw this.lost;
     if (this.closing && !final) return; // an automatic snapshot scheduled just before close()
     const seq = this.journal.lastSeq;
     if (seq === this.lastSnapshotSeq) return;
     // Export, rotate and seq are taken in one synchronous step so no commit falls between them.
+    this.endTurn();
     const bytes = this.db.export();
     DurableDb.tune(this.db);
     this.opts.afterOpen?.(this.db);
@@ -314,6 +359,7 @@ export class DurableDb<Op, R = unknown> {
     await this.snapshotChain;
     if (opts.snapshot && !this.journal.failed) await this.snapshotNow(true);
     await this.journal.close();
+    this.endTurn();
     this.db.close();
   }
 }

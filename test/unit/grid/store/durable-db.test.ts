@@ -62,6 +62,30 @@ describe('DurableDb', () => {
     await b.close();
   });
 
+  it('fails stop when SQLite drops the open transaction, and a reopen restores every journaled op', async () => {
+    // Ops of one event-loop turn share a transaction; if SQLite rolls it back itself (out of
+    // memory), earlier ops of the turn are gone from memory though journaled: refuse more work.
+    let failure: StoreUnavailableError | undefined;
+    const applyOrLose = (db: Database, op: KvOp) => {
+      if (op.type === 'boom') {
+        db.run('ROLLBACK'); // what SQLite does on SQLITE_NOMEM: the whole transaction goes
+        throw new Error('out of memory');
+      }
+      return applyKv(db, op);
+    };
+    const a = await open({ apply: applyOrLose, onFailure: (err) => (failure = err) });
+    const first = a.commit({ type: 'set', k: 'x', v: 1 }).durable;
+    expect(() => a.commit({ type: 'boom', k: 'ghost' })).toThrow(StoreUnavailableError);
+    expect(a.failed).toBe(true);
+    expect(failure?.message).toMatch(/rolled back its open transaction/);
+    expect(() => a.commit({ type: 'set', k: 'y', v: 2 })).toThrow(StoreUnavailableError);
+    await first;
+    await a.close();
+    const b = await open();
+    expect(dumpKv(b.db)).toEqual([['x', 1]]);
+    await b.close();
+  });
+
   it('hands apply the JSON form of the op, as replay will', async () => {
     const seen: unknown[] = [];
     const a = await DurableDb.open<{ at: Date | string }>({
