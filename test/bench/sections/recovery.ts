@@ -12,7 +12,7 @@ import { rssMb } from '../lib/procs.js';
 import type { Row } from '../lib/report.js';
 
 /** Journal records a running coordinator may leave after its last snapshot (DurableDb's default). */
-const TAIL_RECORDS = 200_000;
+const TAIL_RECORDS = 50_000;
 
 function taskOps(jobId: string, idx: number, at: number): [Op, Op] {
   const attemptId = `b-${idx.toString(36)}`;
