@@ -1,4 +1,5 @@
-// Tasks finished per minute over the last hour, for the overview chart: seeded once, then kept live.
+// Tasks finished per minute over the last hour, for the overview chart: kept live from events, and
+// seeded from the store on the first request (a scan of every attempt: not in the start-up path).
 import type { Database } from 'sql.js';
 import type { Engine } from './engine.js';
 
@@ -9,8 +10,12 @@ export class ThroughputHistory {
   /** minute number (ms / 60 000) → tasks that succeeded in it */
   private readonly perMinute = new Map<number, number>();
 
+  /** Attempts that ended before this are counted by the seed; later ones by the events. */
+  private readonly liveSince: number;
+  private seeded = false;
+
   constructor(private readonly engine: Engine) {
-    this.seed(engine.store.db);
+    this.liveSince = engine.now();
     // Counting events keeps the overview O(60) instead of a scan of every attempt per request.
     engine.events.on('task', (_job, _idx, state) => {
       if (state === 'succeeded') this.add(Math.floor(engine.now() / MINUTE), 1);
@@ -18,12 +23,13 @@ export class ThroughputHistory {
   }
 
   private seed(db: Database): void {
+    this.seeded = true;
     const since = this.engine.now() - WINDOW_MINUTES * MINUTE;
     const stmt = db.prepare(
-      "SELECT ended_at / 60000 AS m, COUNT(*) AS n FROM attempts WHERE state = 'succeeded' AND ended_at >= ? GROUP BY m",
+      "SELECT ended_at / 60000 AS m, COUNT(*) AS n FROM attempts WHERE state = 'succeeded' AND ended_at >= ? AND ended_at < ? GROUP BY m",
     );
     try {
-      stmt.bind([since]);
+      stmt.bind([since, this.liveSince]);
       while (stmt.step()) {
         const r = stmt.getAsObject();
         this.add(Math.floor(Number(r.m)), Number(r.n));
@@ -41,6 +47,7 @@ export class ThroughputHistory {
 
   /** Oldest first, one point a minute, in tasks per second. */
   lastHour(): { t: number; perSec: number }[] {
+    if (!this.seeded) this.seed(this.engine.store.db);
     const now = Math.floor(this.engine.now() / MINUTE);
     const out: { t: number; perSec: number }[] = [];
     for (let m = now - WINDOW_MINUTES + 1; m <= now; m++)

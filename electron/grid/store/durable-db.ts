@@ -106,8 +106,12 @@ export class DurableDb<Op, R = unknown> {
   private closed: Promise<void> | undefined;
   private lastSnapshotSeq: number;
   private turnOpen = false;
-  /** When the last export ended and how long it blocked (performance.now() ms). */
-  private lastExport = { at: 0, ms: 0 };
+  /**
+   * When the last export ended and how long it blocked (performance.now() ms). Starts as if one had
+   * just taken as long as loading the snapshot did: a snapshot due after a long replay then comes
+   * some seconds after a large store opened, not in the middle of the coordinator's start-up.
+   */
+  private lastExport: { at: number; ms: number };
   private lost: DatabaseLostError | undefined;
 
   private constructor(
@@ -116,7 +120,9 @@ export class DurableDb<Op, R = unknown> {
     private readonly opts: DurableDbOptions<Op, R> & { snapshotEveryRecords: number },
     baseSeq: number,
     private epochValue: number,
+    loadMs: number,
   ) {
+    this.lastExport = { at: performance.now(), ms: loadMs };
     this.lastSnapshotSeq = baseSeq;
     this.sinceSnapshot = journal.lastSeq - baseSeq;
   }
@@ -131,8 +137,10 @@ export class DurableDb<Op, R = unknown> {
     await ensurePrivateDir(dir);
     await removeSnapshotTemps(dir);
     const SQL = await loadSqlJs();
+    const loadStart = performance.now();
     const snap = await loadNewestSnapshot(dir, logger);
     const db = snap ? new SQL.Database(snap.bytes) : DurableDb.fresh(SQL, opts.schema);
+    const loadMs = snap ? performance.now() - loadStart : 0;
     let journal: Journal | undefined;
     try {
       DurableDb.tune(db);
@@ -159,7 +167,14 @@ export class DurableDb<Op, R = unknown> {
         io: opts.journalIo,
         logger,
       });
-      const store = new DurableDb<Op, R>(db, journal, opts, baseSeq, DurableDb.readEpoch(db));
+      const store = new DurableDb<Op, R>(
+        db,
+        journal,
+        opts,
+        baseSeq,
+        DurableDb.readEpoch(db),
+        loadMs,
+      );
       await store.bumpEpoch();
       return store;
     } catch (err) {
