@@ -42,9 +42,10 @@ describe('kill -9 of a contributor mid-job', () => {
     for (const t of tasks)
       expect(t.attempts.filter((a) => a.state === 'succeeded')).toHaveLength(1);
     const lost = tasks.flatMap((t) => t.attempts).filter((a) => a.state === 'lost');
-    // It held at most its two slots' attempts; those were lost (lease expired) and run again.
+    // It held at most its two slots' attempts and one prefetched; those were lost (lease
+    // expired) and run again.
     expect(lost.length).toBeGreaterThan(0);
-    expect(lost.length).toBeLessThanOrEqual(2);
+    expect(lost.length).toBeLessThanOrEqual(3);
     for (const a of lost) expect(a.error).toMatch(/contributor lost|no longer runs/);
   });
 });

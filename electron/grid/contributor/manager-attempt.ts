@@ -4,11 +4,14 @@ import type { Logger } from 'pino';
 import type { Assignment, ContributorMessage, ResultMessage } from '../../../shared/protocol.js';
 import { ensureModuleFile } from '../worker/module-file.js';
 import type { BlobCache } from './blob-cache.js';
+import type { SlotGate } from './manager-gate.js';
 import type { RunOutcome, RunRequest, Supervisor } from './supervisor.js';
 
 export interface AttemptDeps {
   cache: BlobCache;
   supervisor: Supervisor;
+  /** Where a staged attempt waits for a free worker slot. */
+  gate: SlotGate;
   /** The supervisor's blob cache dir (resolved), where `modules/<sha>.mjs` go. */
   cacheDir: string;
   logger: Logger;
@@ -20,7 +23,7 @@ export interface AttemptDeps {
   logFlushMs: number;
 }
 
-export type AttemptPhase = 'fetching' | 'running' | 'reporting';
+export type AttemptPhase = 'fetching' | 'waiting' | 'running' | 'reporting';
 
 const MAX_ERROR = 64 * 1024 - 100;
 const UPLOAD_TRIES = 3;
@@ -62,12 +65,21 @@ export class ActiveAttempt {
       this.log.warn({ err: errText(err) }, 'could not stage the attempt');
       return this.failed(t0, 'blob-fetch', errText(err));
     }
-    // No await between this check and run(): a cancel now finds the attempt in the supervisor.
     if (!req || this.cancelRequested) return this.cancelledResult(t0);
+    // Staged: wait for a free worker slot (at once unless this is a prefetched attempt).
+    this.phase = 'waiting';
+    const { gate } = this.deps;
+    if (!(await gate.wait(this.id))) return this.cancelledResult(t0);
+    // No await between this check and run(): a cancel now finds the attempt in the supervisor.
+    if (this.cancelRequested) {
+      gate.done();
+      return this.cancelledResult(t0);
+    }
     const running = this.deps.supervisor.run(req, {
       onProgress: (f, m) => this.onProgress(f, m),
       onLog: (line) => this.onLog(line),
     });
+    gate.done();
     this.phase = 'running';
     this.deps.send({ type: 'started', attemptId: this.id });
     this.log.info('attempt started');
@@ -86,6 +98,7 @@ export class ActiveAttempt {
       };
     }
     this.phase = 'reporting';
+    gate.admit(); // the slot is free again: a prefetched attempt starts before we report
     this.endStreams();
     return this.toResult(outcome);
   }
@@ -94,6 +107,7 @@ export class ActiveAttempt {
   async cancel(): Promise<void> {
     this.cancelRequested = true;
     this.resolveCancelled(undefined);
+    this.deps.gate.withdraw(this.id);
     if (this.phase === 'running') await this.deps.supervisor.cancel(this.id);
   }
 

@@ -8,6 +8,8 @@ export class SlotCredits {
   target: number;
   /** Credits the coordinator holds on the current connection: each is one assignment it may send. */
   promised = 0;
+  /** Attempts we may hold beyond capacity, staged and waiting for a slot (prefetch). */
+  extra = 0;
 
   constructor(
     readonly initial: number,
@@ -17,9 +19,9 @@ export class SlotCredits {
     this.target = initial;
   }
 
-  /** Free slots not yet promised, given `active` attempts holding a slot. */
+  /** Free places (slots and the prefetch buffer) not yet promised, given `active` attempts held. */
   unpromised(active: number): number {
-    return Math.max(0, this.capacity - active - this.promised);
+    return Math.max(0, this.capacity + this.extra - active - this.promised);
   }
 
   /** Promises every unpromised free slot; returns how many to announce in `ready` (may be 0). */
@@ -34,7 +36,8 @@ export class SlotCredits {
    * supervisor holds (a coordinator that overspent its credit), and then it must be refused.
    */
   take(active: number): boolean {
-    if (active >= this.capacity) return false;
+    // A promise is honoured even if the prefetch buffer closed since: the attempt waits its turn.
+    if (this.promised <= 0 && active >= this.capacity + this.extra) return false;
     this.promised = Math.max(0, this.promised - 1);
     return true;
   }
@@ -63,7 +66,10 @@ export class SlotCredits {
 
   /** Moves capacity towards target without breaking a promise. Returns the new capacity. */
   settle(active: number): number {
-    if (this.capacity > this.target) this.capacity = Math.max(this.target, active + this.promised);
+    if (this.capacity > this.target) {
+      const needed = active + this.promised - this.extra;
+      this.capacity = Math.min(this.capacity, Math.max(this.target, needed));
+    }
     return this.capacity;
   }
 }

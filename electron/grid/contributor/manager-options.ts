@@ -44,6 +44,11 @@ export interface ManagerOptions {
   progressIntervalMs?: number;
   /** Log lines are batched for this long. @defaultValue 250 */
   logFlushMs?: number;
+  /**
+   * Hold one staged attempt beyond the worker slots while recent attempts ran shorter than this on
+   * average, so the next starts the moment a slot frees; 0 never does. @defaultValue 2000
+   */
+  prefetchBelowMs?: number;
   /** Milliseconds clock, for wall times. @defaultValue Date.now */
   now?: () => number;
   random?: () => number;
@@ -85,6 +90,7 @@ export function resolveOptions(opts: ManagerOptions): ResolvedOptions {
     handshakeTimeoutMs: 10_000,
     progressIntervalMs: 200,
     logFlushMs: 250,
+    prefetchBelowMs: 2000,
     now: Date.now,
     random: Math.random,
     ...stripUndefined(opts),
@@ -107,6 +113,11 @@ export function resolveOptions(opts: ManagerOptions): ResolvedOptions {
     Number.isInteger(o.heartbeatMs) && o.heartbeatMs >= 50 && o.heartbeatMs <= 600_000,
     'heartbeatMs',
     'must be an integer in 50..600000',
+  );
+  check(
+    Number.isFinite(o.prefetchBelowMs) && o.prefetchBelowMs >= 0,
+    'prefetchBelowMs',
+    'must be a number ≥ 0',
   );
   check(
     o.reconnect.minMs > 0 && o.reconnect.maxMs >= o.reconnect.minMs,

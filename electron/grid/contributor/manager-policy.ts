@@ -11,6 +11,8 @@ export interface EnforcerHost {
   resume(attemptId: string): void;
   /** Attempts on a worker now. */
   runningIds(): string[];
+  /** Attempts staged and waiting for a worker slot (prefetched): handed back at once on a pause. */
+  waitingIds(): string[];
   /** Tell the coordinator we give the attempt back, then stop it. */
   vacate(attemptId: string, reason: string): void;
   /** The policy allows work again: offer free slots. */
@@ -70,6 +72,7 @@ export class PolicyEnforcer {
     this.stopDuty();
     if (d.suspend) {
       for (const id of this.host.runningIds()) this.suspendOne(id);
+      for (const id of this.host.waitingIds()) this.host.vacate(id, `not started: ${d.reason}`);
     } else {
       for (const t of this.vacateTimers.values()) clearTimeout(t);
       this.vacateTimers.clear();

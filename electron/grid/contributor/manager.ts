@@ -14,6 +14,7 @@ import {
 import { BlobCache } from './blob-cache.js';
 import { Connection, type Welcome } from './connection.js';
 import { ActiveAttempt } from './manager-attempt.js';
+import { PrefetchPolicy, SlotGate } from './manager-gate.js';
 import { PolicyEnforcer } from './manager-policy.js';
 import type { ManagerEvents, ManagerStatus } from './manager-types.js';
 import { SlotManager } from './manager-slots.js';
@@ -44,6 +45,8 @@ export class ContributorManager {
     { result: ResultMessage; jobId: string; idx: number }
   >();
   private readonly runs = new Set<Promise<void>>();
+  private readonly gate: SlotGate;
+  private readonly prefetch: PrefetchPolicy;
   private id: string | undefined;
   private supervisor: Supervisor | undefined;
   private policy: PolicyEnforcer | undefined;
@@ -57,12 +60,20 @@ export class ContributorManager {
     this.o = resolveOptions(opts);
     // The credential goes nowhere near the logger: only the URL and the machine name do.
     this.log = this.o.logger.child({ component: 'contributor' });
+    this.gate = new SlotGate(
+      () => this.supervisor?.freeSlots ?? 0,
+      () => this.policy?.paused ?? false,
+    );
+    this.prefetch = new PrefetchPolicy(this.o.prefetchBelowMs);
     this.slots = new SlotManager(
       this.o.initialSlots,
       this.o.maxSlots,
       this.o.idleShrinkMs,
       {
-        setSupervisorSlots: (n) => this.supervisor?.setSlots(n),
+        setSupervisorSlots: (n) => {
+          this.supervisor?.setSlots(n);
+          this.gate.admit();
+        },
         activeCount: () => this.active.size,
         link: () => this.conn,
         changed: (slots) => this.emit('slots', slots),
@@ -150,9 +161,9 @@ export class ContributorManager {
     this.policy?.stop();
     await this.conn?.close();
     this.cache?.close();
-    // Attempts still fetching must not start; running ones die with the supervisor.
+    // Attempts still fetching or waiting must not start; running ones die with the supervisor.
     for (const attempt of this.active.values())
-      if (attempt.phase === 'fetching') void attempt.cancel();
+      if (attempt.phase === 'fetching' || attempt.phase === 'waiting') void attempt.cancel();
     await this.supervisor?.stop();
     await Promise.allSettled([...this.runs]);
   }
@@ -195,6 +206,7 @@ export class ContributorManager {
       resume: (id) => sup.resume(id),
       runningIds: () =>
         [...this.active.values()].filter((a) => a.phase === 'running').map((a) => a.id),
+      waitingIds: () => this.gate.waiting,
       vacate: (id, reason) => {
         this.send({ type: 'vacate', attemptId: id, reason: reason.slice(0, 500) });
         this.active
@@ -202,7 +214,10 @@ export class ContributorManager {
           ?.cancel()
           .catch((err: unknown) => this.log.warn({ err, attemptId: id }, 'cancel failed'));
       },
-      offer: () => this.slots.offer(),
+      offer: () => {
+        this.gate.admit();
+        this.slots.offer();
+      },
       report: () => this.sendHeartbeat(),
       log: this.log,
     });
@@ -310,6 +325,7 @@ export class ContributorManager {
     const attempt = new ActiveAttempt(a, {
       cache: this.cache!,
       supervisor: this.supervisor!,
+      gate: this.gate,
       cacheDir: this.cacheDir,
       logger: this.log,
       send: (msg) => this.send(msg),
@@ -340,6 +356,10 @@ export class ContributorManager {
     this.unacked.set(attempt.id, { result, jobId: attempt.a.jobId, idx: attempt.a.idx });
     this.send(result);
     this.emit('outcome', result);
+    if (result.state === 'succeeded') {
+      this.prefetch.observe(result.wallMs);
+      this.slots.credits.extra = this.prefetch.depth;
+    }
     this.slots.settle();
     this.slots.offer();
   }

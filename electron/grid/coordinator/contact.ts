@@ -40,7 +40,8 @@ function checkAttempt(engine: Engine, attempt: LiveAttempt, now: number): void {
   const runningMs = now - (attempt.startedAt ?? attempt.assignedAt);
   // The contributor enforces the timeout itself; this is the backstop if it does not.
   const hardLimit = job.spec.limits.timeoutSec * 1000 + MISSED_HEARTBEATS * session.heartbeatMs;
-  if (!attempt.suspended && now - attempt.assignedAt > hardLimit) {
+  // Measured from the start: a prefetched attempt may wait for a slot before it runs.
+  if (!attempt.suspended && runningMs > hardLimit) {
     engine.endInBackground(attempt, {
       state: 'failed',
       error: `timed out after ${job.spec.limits.timeoutSec} s`,

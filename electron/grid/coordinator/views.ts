@@ -53,8 +53,15 @@ export class Views {
     const succeeded = r.succeeded as number;
     const failed = r.failed as number;
     const cancelled = r.cancelled as number;
+    // Running means started on a worker: an attempt a contributor holds in its prefetch buffer
+    // (assigned, not started) still counts as pending.
     const runningTasks = runtime
-      ? new Set([...runtime.live].map((a) => this.engine.live.get(a)?.idx)).size
+      ? new Set(
+          [...runtime.live]
+            .map((a) => this.engine.live.get(a))
+            .filter((a) => a?.startedAt !== undefined)
+            .map((a) => a?.idx),
+        ).size
       : 0;
     const pending =
       state === 'cancelled' ? 0 : taskCount - succeeded - failed - cancelled - runningTasks;

@@ -125,6 +125,31 @@ describe('ContributorManager under the owner policy', () => {
     },
   );
 
+  it('hands a buffered (not started) attempt back at once when the owner needs the machine', async () => {
+    // A short task first: the manager then buffers one attempt beyond its slot.
+    const warm = busyTask(20);
+    coord.send({ type: 'assign', attempts: [warm] });
+    await coord.waitMsg('result', (r) => r.attemptId === warm.attemptId);
+    const credit = () => coord.of('ready').reduce((n, r) => n + r.slots, 0) - 1;
+    await coord.waitFor(() => credit() === 2, 5_000, 'credit for slot + buffer');
+    const [a, b] = [busyTask(1500), busyTask(1500)];
+    coord.send({ type: 'assign', attempts: [a, b] });
+    await coord.waitMsg('started', (s) => s.attemptId === a.attemptId);
+    ownerLoad = 0.9;
+    const vacate = await coord.waitMsg('vacate', (v) => v.attemptId === b.attemptId, 2_000);
+    expect(vacate.reason).toMatch(/^not started: Paused/);
+    expect((await coord.waitMsg('result', (r) => r.attemptId === b.attemptId)).state).toBe(
+      'cancelled',
+    );
+    // The running one is only suspended, and still has the whole vacate delay.
+    await coord.waitMsg('heartbeat', (h) => h.running[0]?.suspended === true, 2_000);
+    expect(coord.of('vacate').map((v) => v.attemptId)).toEqual([b.attemptId]);
+    ownerLoad = 0;
+    const result = await coord.waitMsg('result', (r) => r.attemptId === a.attemptId, 10_000);
+    expect(result.state).toBe('succeeded');
+    expect(coord.of('started').map((s) => s.attemptId)).not.toContain(b.attemptId);
+  });
+
   it('vacates attempts suspended longer than the vacate delay and hands back new work while paused', async () => {
     const a = busyTask(60_000);
     coord.send({ type: 'assign', attempts: [a] });

@@ -112,7 +112,7 @@ describe('ContributorManager', () => {
   });
 
   it('fetches blobs, runs the task and reports the result, never over-promising slots', async () => {
-    const m = await startManager();
+    const m = await startManager({ prefetchBelowMs: 0 }); // exact slot accounting, no buffer
     const data = coord.addBlob('x,y\n1,2\n');
     const a = assignment(
       'read-staged',
@@ -171,6 +171,65 @@ describe('ContributorManager', () => {
       expect(m.status().unacknowledged).toEqual([]);
     },
   );
+
+  it('buffers one staged attempt while tasks are short and starts it the moment the slot frees', async () => {
+    const m = await startManager();
+    const first = assignment('square', { x: 2 });
+    coord.send({ type: 'assign', attempts: [first] });
+    await coord.waitMsg('result', (r) => r.attemptId === first.attemptId);
+    // A short task ran: the slot and one buffered attempt are offered, never more.
+    await coord.waitFor(() => creditHeld(1) === 2, 5000, 'credit for slot + buffer');
+    // a runs long enough for b's blobs to be staged meanwhile, even on a loaded machine.
+    const [a, b] = [assignment('sleep', { ms: 1500 }), assignment('sleep', { ms: 400 })];
+    coord.send({ type: 'assign', attempts: [a, b] });
+    await coord.waitMsg('started', (s) => s.attemptId === a.attemptId);
+    await coord.waitFor(
+      () => m.status().running.some((r) => r.attemptId === b.attemptId && r.phase === 'waiting'),
+      5000,
+      'b staged and waiting',
+    );
+    expect(coord.of('started').map((s) => s.attemptId)).not.toContain(b.attemptId);
+    await coord.waitMsg('result', (r) => r.attemptId === b.attemptId, 10_000);
+    // b started only once a's worker was done with it (one slot, a sleeps 1.5 s), and its
+    // result followed a's; nobody was turned away.
+    const at = (type: string, id: string) =>
+      coord.received.find(
+        ({ msg }) => msg.type === type && 'attemptId' in msg && msg.attemptId === id,
+      )!.at;
+    expect(at('started', b.attemptId) - at('started', a.attemptId)).toBeGreaterThanOrEqual(1400);
+    expect(at('result', b.attemptId)).toBeGreaterThanOrEqual(at('result', a.attemptId));
+    expect(coord.of('vacate')).toEqual([]);
+    expect(creditHeld(3)).toBeLessThanOrEqual(2);
+  });
+
+  it('holds nothing beyond its slots once tasks run longer than the prefetch threshold', async () => {
+    await startManager({ prefetchBelowMs: 100 });
+    const a = assignment('sleep', { ms: 300 });
+    coord.send({ type: 'assign', attempts: [a] });
+    await coord.waitMsg('result', (r) => r.attemptId === a.attemptId);
+    await coord.waitFor(() => coord.of('ready').length === 2, 5000, 'second ready');
+    expect(creditHeld(1)).toBe(1);
+  });
+
+  it('cancels a buffered attempt before it ever starts', async () => {
+    const m = await startManager();
+    const first = assignment('square', { x: 2 });
+    coord.send({ type: 'assign', attempts: [first] });
+    await coord.waitMsg('result', (r) => r.attemptId === first.attemptId);
+    await coord.waitFor(() => creditHeld(1) === 2, 5000, 'credit for slot + buffer');
+    const [a, b] = [assignment('sleep', { ms: 1500 }), assignment('sleep', { ms: 400 })];
+    coord.send({ type: 'assign', attempts: [a, b] });
+    await coord.waitFor(
+      () => m.status().running.some((r) => r.attemptId === b.attemptId && r.phase === 'waiting'),
+      5000,
+      'b staged and waiting',
+    );
+    coord.send({ type: 'cancel', attemptId: b.attemptId, reason: 'test' });
+    const rb = await coord.waitMsg('result', (r) => r.attemptId === b.attemptId);
+    expect(rb.state).toBe('cancelled');
+    await coord.waitMsg('result', (r) => r.attemptId === a.attemptId, 10_000);
+    expect(coord.of('started').map((s) => s.attemptId)).toEqual([first.attemptId, a.attemptId]);
+  });
 
   it('refuses an assignment beyond its slots with vacate', async () => {
     await startManager();
