@@ -148,13 +148,13 @@ export class Engine {
     throw new ColonyError('CONFLICT', `job ${jobId} is not queued or running`);
   }
 
-  commit(op: Op): { result: ApplyResult; durable: Promise<void> } {
+  commit(op: Op, opts: { lazy?: boolean } = {}): { result: ApplyResult; durable: Promise<void> } {
     if (this.store.failed)
       throw new ColonyError(
         'STORE_UNAVAILABLE',
         'the job store cannot write to disk; refusing new work',
       );
-    return this.store.commit(op);
+    return this.store.commit(op, opts);
   }
 
   // ---- contributors -------------------------------------------------------------------------
@@ -177,13 +177,10 @@ export class Engine {
     session.lastSeen = now;
     session.policy = hello.policy;
     this.sessions.set(session.id, session);
-    this.store.commit({
-      t: 'contributor.seen',
-      id: session.id,
-      name: hello.name,
-      caps: hello.caps,
-      at: now,
-    });
+    this.store.commit(
+      { t: 'contributor.seen', id: session.id, name: hello.name, caps: hello.caps, at: now },
+      { lazy: true },
+    );
     peer.send({
       type: 'welcome',
       protocol: PROTOCOL_VERSION,
@@ -253,7 +250,7 @@ export class Engine {
         const attempt = this.owned(session, msg.attemptId);
         if (attempt && attempt.startedAt === undefined) {
           attempt.startedAt = this.now();
-          this.store.commit({ t: 'attempt.start', attemptId: msg.attemptId });
+          this.store.commit({ t: 'attempt.start', attemptId: msg.attemptId }, { lazy: true });
           this.events.emit('task', attempt.jobId, attempt.idx, 'running', attempt.attemptId);
         }
         return;
@@ -474,16 +471,20 @@ export class Engine {
     }
     const attemptId = `${this.store.epoch.toString(36)}-${(++this.attemptCounter).toString(36)}`;
     const now = this.now();
-    const { result } = this.commit({
-      t: 'attempt.assign',
-      attemptId,
-      jobId: job.id,
-      idx,
-      contributorId: session.id,
-      at: now,
-      ...(speculative ? { speculative: true } : {}),
-      ...(extracted ? { input: extracted.input, cursor: extracted.cursor } : {}),
-    });
+    // Lazy: an assignment is fenced, not acknowledged; it reaches the disk with the next write.
+    const { result } = this.commit(
+      {
+        t: 'attempt.assign',
+        attemptId,
+        jobId: job.id,
+        idx,
+        contributorId: session.id,
+        at: now,
+        ...(speculative ? { speculative: true } : {}),
+        ...(extracted ? { input: extracted.input, cursor: extracted.cursor } : {}),
+      },
+      { lazy: true },
+    );
     const attempt: LiveAttempt = {
       attemptId,
       jobId: job.id,

@@ -268,9 +268,11 @@ export class DurableDb<Op, R = unknown> {
   /**
    * Applies `op` now and journals it. `result` is what apply returned; acknowledge to anyone only
    * after `durable` resolves. A throwing op changes nothing and is not journaled. The op goes
-   * through JSON before apply sees it, so the live run and a replay see the same value.
+   * through JSON before apply sees it, so the live run and a replay see the same value. A `lazy`
+   * op (one whose durability nobody is told about: an assignment, a start) starts no disk write of
+   * its own; it is written with the next op, or within milliseconds.
    */
-  commit(op: Op): { result: R; durable: Promise<void> } {
+  commit(op: Op, opts: { lazy?: boolean } = {}): { result: R; durable: Promise<void> } {
     const json = this.writableJson(op);
     this.beginTurn();
     let result: R;
@@ -286,7 +288,7 @@ export class DurableDb<Op, R = unknown> {
       }
       throw err;
     }
-    const durable = this.journal.appendJson(`{"t":"op","op":${json}}`).durable;
+    const durable = this.journal.appendJson(`{"t":"op","op":${json}}`, opts.lazy).durable;
     // Fire-and-forget commits must not crash the process; failures also reach onFailure.
     durable.catch(() => undefined);
     this.countRecord();

@@ -32,6 +32,9 @@ interface Settle {
   reject: (err: Error) => void;
 }
 
+/** Longest a lazy record waits for a write to ride with. */
+const LAZY_FLUSH_MS = 25;
+
 const defaultIo: JournalIo = {
   write: async (fh, buf, position) => (await fh.write(buf, 0, buf.length, position)).bytesWritten,
   datasync: (fh) => fh.datasync(),
@@ -50,6 +53,7 @@ function deferred(): { promise: Promise<void>; settle: Settle } {
 export class Journal {
   private queue: Entry[] = [];
   private flushing = false;
+  private lazyTimer: NodeJS.Timeout | undefined;
   private failure: StoreUnavailableError | undefined;
   private closed = false;
   private idleWaiters: Settle[] = [];
@@ -136,15 +140,20 @@ export class Journal {
     return this.enqueue(JSON.stringify(data), false).seq;
   }
 
-  /** For callers that already hold the JSON text; throws StoreUnavailableError if failed or closed. */
-  appendJson(json: string): { seq: number; durable: Promise<void> } {
-    const { seq, durable } = this.enqueue(json, true);
+  /**
+   * For callers that already hold the JSON text; throws StoreUnavailableError if failed or closed.
+   * A `lazy` record (one nobody is told about before a later record is durable) does not start a
+   * write of its own: it rides with the next one, or is written after at most LAZY_FLUSH_MS.
+   */
+  appendJson(json: string, lazy = false): { seq: number; durable: Promise<void> } {
+    const { seq, durable } = this.enqueue(json, true, lazy);
     return { seq, durable: durable! };
   }
 
   private enqueue(
     json: string | undefined,
     wait: boolean,
+    lazy = false,
   ): { seq: number; durable?: Promise<void> } {
     this.assertWritable();
     if (typeof json !== 'string') throw new TypeError('journal record is not JSON-serialisable');
@@ -154,7 +163,8 @@ export class Journal {
     buf.write(crc32Hex(buf.subarray(9, buf.length - 1)), 0, 'latin1');
     const d = wait ? deferred() : undefined;
     this.queue.push({ kind: 'record', seq, buf, done: d?.settle });
-    this.kick();
+    if (lazy) this.kickLater();
+    else this.kick();
     return { seq, durable: d?.promise };
   }
 
@@ -178,6 +188,7 @@ export class Journal {
   flush(): Promise<void> {
     if (this.failure) return Promise.reject(this.failure);
     if (!this.flushing && this.queue.length === 0) return Promise.resolve();
+    this.kick(); // lazy records waiting for company go now
     const d = deferred();
     this.idleWaiters.push(d.settle);
     return d.promise;
@@ -196,7 +207,15 @@ export class Journal {
     if (this.closed) throw new StoreUnavailableError('journal is closed');
   }
 
+  /** Lazy records: a write in progress takes them along; otherwise one is started soon. */
+  private kickLater(): void {
+    if (this.flushing || this.failure || this.lazyTimer) return;
+    this.lazyTimer = setTimeout(() => this.kick(), LAZY_FLUSH_MS);
+  }
+
   private kick(): void {
+    clearTimeout(this.lazyTimer);
+    this.lazyTimer = undefined;
     if (this.flushing || this.failure) return;
     this.flushing = true;
     // A microtask, not a timer: appends made in the same tick share the first flush.

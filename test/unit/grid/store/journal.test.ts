@@ -82,6 +82,32 @@ describe('journal group commit', () => {
     await j.close();
   });
 
+  it('writes lazy records with the next record that starts a write, or on their own soon after', async () => {
+    const { io, counts } = countingIo();
+    const j = await Journal.open(tmp(), { io });
+    const lazy = [j.appendJson('"assign"', true).durable, j.appendJson('"start"', true).durable];
+    await new Promise((r) => setImmediate(r));
+    expect(counts.datasync).toBe(0); // waiting for company
+    await j.appendJson('"end"').durable;
+    await Promise.all(lazy);
+    expect(counts.datasync).toBe(1); // all three in one write
+    // Alone, a lazy record still becomes durable by itself, within milliseconds.
+    await j.appendJson('"alone"', true).durable;
+    expect(counts.datasync).toBe(2);
+    // flush() does not wait for company either.
+    void j.appendJson('"last"', true);
+    await j.flush();
+    expect(counts.datasync).toBe(3);
+    await j.close();
+    expect((await readAll(tmp())).map((r) => r.data)).toEqual([
+      'assign',
+      'start',
+      'end',
+      'alone',
+      'last',
+    ]);
+  });
+
   it('journals appendNoWait records in order with awaited ones', async () => {
     const j = await Journal.open(tmp());
     expect(j.appendNoWait('a')).toBe(1);
