@@ -6,8 +6,7 @@ import type { Logger } from 'pino';
 import { BlobStore } from '../store/blobs.js';
 import { DurableDb } from '../store/durable-db.js';
 import type { ApplyResult, Op } from '../store/ops.js';
-import { SCHEMA } from '../store/schema.js';
-import { applyOp } from '../store/state-machine.js';
+import { COORDINATOR_STORE } from '../store/state-machine.js';
 import {
   identityPath,
   loadOrCreateIdentity,
@@ -84,8 +83,7 @@ export async function startCoordinator(opts: CoordinatorOptions): Promise<Runnin
   const blobs = await BlobStore.open(join(opts.dataDir, 'blobs'));
   const store = await DurableDb.open<Op, ApplyResult>({
     dir: join(opts.dataDir, 'store'),
-    schema: SCHEMA,
-    apply: applyOp,
+    ...COORDINATOR_STORE,
     logger: log,
     ...(opts.snapshotEveryRecords ? { snapshotEveryRecords: opts.snapshotEveryRecords } : {}),
     onFailure: (err) => log.error({ err }, 'job store failed: refusing new work until restarted'),

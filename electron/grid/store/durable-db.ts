@@ -22,6 +22,13 @@ export interface DurableDbOptions<Op, R = unknown> {
    * BEGIN/COMMIT itself (nested SAVEPOINTs are fine) and must be synchronous.
    */
   apply: (db: Database, op: Op) => R;
+  /**
+   * The hot ops, for which `apply` refuses only before its first write (with an error `isRefusal`
+   * recognises): they run without a savepoint of their own (a quarter of a small op's cost). A
+   * refusal is rethrown as is; any other throw from such an op may have left a partial write
+   * behind, so the store fails stop and a restart replays the journal.
+   */
+  unguarded?: { op: (op: Op) => boolean; isRefusal: (err: unknown) => boolean };
   /** PRAGMAs, functions, prepared statements: run after open and again after every export. */
   afterOpen?: (db: Database) => void;
   /**
@@ -66,12 +73,11 @@ function savepoints(db: Database): Savepoints {
   return sp;
 }
 
-/** SQLite rolled back the whole open transaction: ops already journaled are missing in memory. */
+/** Memory no longer matches the journal (SQLite rolled back the open transaction, or an unguarded op
+ * failed part-way): the store refuses work until a restart replays the journal. */
 class DatabaseLostError extends StoreUnavailableError {
-  constructor(cause: unknown) {
-    super('the in-memory database rolled back its open transaction; restart the coordinator', {
-      cause,
-    });
+  constructor(cause: unknown, what = 'the in-memory database rolled back its open transaction') {
+    super(`${what}; restart the coordinator`, { cause });
   }
 }
 
@@ -152,7 +158,7 @@ export class DurableDb<Op, R = unknown> {
       db.run('BEGIN');
       for await (const rec of readJournal(dir, baseSeq + 1)) {
         try {
-          DurableDb.applyEntry(db, opts.apply, rec.data as Entry<Op>);
+          DurableDb.applyEntry(db, opts, rec.data as Entry<Op>);
         } catch (err) {
           const msg = `replay of journal seq ${rec.seq} failed; is apply deterministic?`;
           throw new StoreCorruptError(msg, { cause: err });
@@ -234,12 +240,14 @@ export class DurableDb<Op, R = unknown> {
 
   private static applyEntry<Op, R>(
     db: Database,
-    apply: (db: Database, op: Op) => R,
+    opts: Pick<DurableDbOptions<Op, R>, 'apply' | 'unguarded'>,
     e: Entry<Op>,
   ): R | undefined {
     switch (e.t) {
       case 'op':
-        return DurableDb.inSavepoint(db, () => apply(db, e.op));
+        // A replayed op that throws makes the open fail anyway: no savepoint needed for hot ops.
+        if (opts.unguarded?.op(e.op)) return opts.apply(db, e.op);
+        return DurableDb.inSavepoint(db, () => opts.apply(db, e.op));
       case 'epoch':
         db.run(`INSERT OR REPLACE INTO ${META_TABLE} (key, value) VALUES ('epoch', ?)`, [e.epoch]);
         return undefined;
@@ -276,23 +284,30 @@ export class DurableDb<Op, R = unknown> {
     const json = this.writableJson(op);
     this.beginTurn();
     let result: R;
+    const { unguarded } = this.opts;
     try {
-      result = DurableDb.inSavepoint(this.db, () =>
-        this.opts.apply(this.db, JSON.parse(json) as Op),
-      );
+      const copy = JSON.parse(json) as Op;
+      result = unguarded?.op(copy)
+        ? this.opts.apply(this.db, copy)
+        : DurableDb.inSavepoint(this.db, () => this.opts.apply(this.db, copy));
     } catch (err) {
-      if (err instanceof DatabaseLostError && !this.lost) {
-        this.lost = err;
-        this.opts.logger?.error({ err }, 'store: database lost its open transaction');
-        this.opts.onFailure?.(err);
-      }
-      throw err;
+      if (err instanceof DatabaseLostError) this.loseDatabase(err);
+      else if (unguarded?.op(op) && !unguarded.isRefusal(err))
+        this.loseDatabase(new DatabaseLostError(err, 'an op failed part-way'));
+      throw this.lost ?? err;
     }
     const durable = this.journal.appendJson(`{"t":"op","op":${json}}`, opts.lazy).durable;
     // Fire-and-forget commits must not crash the process; failures also reach onFailure.
     durable.catch(() => undefined);
     this.countRecord();
     return { result, durable };
+  }
+
+  private loseDatabase(err: DatabaseLostError): void {
+    if (this.lost) return;
+    this.lost = err;
+    this.opts.logger?.error({ err }, 'store: the in-memory database can no longer be trusted');
+    this.opts.onFailure?.(err);
   }
 
   /**
@@ -324,7 +339,7 @@ export class DurableDb<Op, R = unknown> {
 
   private async bumpEpoch(): Promise<void> {
     const entry: Entry<Op> = { t: 'epoch', epoch: this.epochValue + 1 };
-    DurableDb.applyEntry(this.db, this.opts.apply, entry);
+    DurableDb.applyEntry(this.db, this.opts, entry);
     this.epochValue = entry.epoch;
     const { durable } = this.journal.appendJson(JSON.stringify(entry));
     this.countRecord();

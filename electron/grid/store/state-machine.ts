@@ -16,6 +16,7 @@ import {
   type OpenTask,
 } from './mirror.js';
 import type { ApplyResult, Op } from './ops.js';
+import { SCHEMA } from './schema.js';
 import { applyTrustOp } from './trust-ops.js';
 
 /** A task may be lost this many times beyond maxAttempts before it is failed anyway. */
@@ -148,6 +149,7 @@ function assign(db: Database, op: Extract<Op, { t: 'attempt.assign' }>): ApplyRe
   } else {
     // Tasks are extracted in order, so the count alone says which one is next.
     if (op.idx !== j.extracted) throw new TransitionError(`task ${op.idx} is not next to extract`);
+    if (op.idx >= j.taskCount) throw new TransitionError(`job ${op.jobId} has no task ${op.idx}`);
     input = extractInput(j.spec, op.idx, op.input) ?? null;
     run(
       db,
@@ -216,6 +218,9 @@ function end(db: Database, op: Extract<Op, { t: 'attempt.end' }>): ApplyResult {
     throw new TransitionError(
       `attempt ${op.attemptId} cannot go from ${a.state} to ${attemptState}`,
     );
+  // Every refusal comes before the first write (the store runs this op without a savepoint).
+  if (!taskDone && j.state !== 'running' && j.state !== 'queued')
+    throw new TransitionError(`job ${jobId} is ${j.state}`);
   run(
     db,
     'UPDATE attempts SET state = ?, ended_at = ?, wall_ms = ?, cpu_ms = ?, exit_code = ?, error = ? WHERE id = ?',
@@ -331,6 +336,19 @@ function retry(db: Database, op: Extract<Op, { t: 'job.retry' }>): ApplyResult {
   j.state = 'running';
   return { idxs };
 }
+
+/**
+ * The hot ops: they refuse (TransitionError) only before their first write, so the store runs them
+ * without a savepoint of their own (DurableDbOptions.unguarded); the property test checks it.
+ */
+const HOT_OPS = new Set<Op['t']>(['attempt.assign', 'attempt.start', 'attempt.end']);
+export const unguardedOps = {
+  op: (op: Op): boolean => HOT_OPS.has(op.t),
+  isRefusal: (err: unknown): boolean => err instanceof TransitionError,
+};
+
+/** The coordinator's store: its schema, its transitions, and which of them need no savepoint. */
+export const COORDINATOR_STORE = { schema: SCHEMA, apply: applyOp, unguarded: unguardedOps };
 
 export function applyOp(db: Database, op: Op): ApplyResult {
   try {

@@ -4,8 +4,7 @@ import { join } from 'node:path';
 import { jobSpecSchema } from '../../../shared/job-file.js';
 import { DurableDb } from '../../../electron/grid/store/durable-db.js';
 import type { ApplyResult, Op } from '../../../electron/grid/store/ops.js';
-import { SCHEMA } from '../../../electron/grid/store/schema.js';
-import { applyOp } from '../../../electron/grid/store/state-machine.js';
+import { applyOp, COORDINATOR_STORE } from '../../../electron/grid/store/state-machine.js';
 import { withDir, type BenchContext } from '../lib/context.js';
 import { startCoordinatorProc } from '../lib/colony.js';
 import { rssMb } from '../lib/procs.js';
@@ -38,8 +37,7 @@ function taskOps(jobId: string, idx: number, at: number): [Op, Op] {
 async function buildStore(dir: string, tasks: number, log: (s: string) => void): Promise<void> {
   const store = await DurableDb.open<Op, ApplyResult>({
     dir,
-    schema: SCHEMA,
-    apply: applyOp,
+    ...COORDINATOR_STORE,
     snapshotEveryRecords: 1e9,
   });
   const jobId = 'jbench000001';
@@ -92,8 +90,7 @@ export async function benchRecovery(ctx: BenchContext): Promise<Row[]> {
     const t0 = performance.now();
     const store = await DurableDb.open<Op, ApplyResult>({
       dir: join(full, 'store'),
-      schema: SCHEMA,
-      apply: applyOp,
+      ...COORDINATOR_STORE,
       snapshotEveryRecords: 1e9,
     });
     const storeOpenMs = performance.now() - t0;

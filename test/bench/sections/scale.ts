@@ -7,8 +7,7 @@ import { jobSpecSchema } from '../../../shared/job-file.js';
 import { Engine } from '../../../electron/grid/coordinator/engine.js';
 import { DurableDb } from '../../../electron/grid/store/durable-db.js';
 import type { ApplyResult, Op } from '../../../electron/grid/store/ops.js';
-import { SCHEMA } from '../../../electron/grid/store/schema.js';
-import { applyOp } from '../../../electron/grid/store/state-machine.js';
+import { COORDINATOR_STORE } from '../../../electron/grid/store/state-machine.js';
 import { withDir, type BenchContext } from '../lib/context.js';
 import { startCoordinatorProc, submitSweep } from '../lib/colony.js';
 import { cpuMs, rssMb, rssSampler, sleep } from '../lib/procs.js';
@@ -107,7 +106,7 @@ const silent = pino({ level: 'silent' });
 
 /** An engine on its own durable store with one job of `tasks` and one contributor that takes work. */
 async function engineWith(dir: string, tasks: number) {
-  const store = await DurableDb.open<Op, ApplyResult>({ dir, schema: SCHEMA, apply: applyOp });
+  const store = await DurableDb.open<Op, ApplyResult>({ dir, ...COORDINATOR_STORE });
   const engine = new Engine(store, {
     logger: silent,
     blobPath: (s) => join(dir, s),

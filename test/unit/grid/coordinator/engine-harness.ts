@@ -17,8 +17,7 @@ import { Views } from '../../../../electron/grid/coordinator/views.js';
 import type { Session } from '../../../../electron/grid/coordinator/session.js';
 import { DurableDb } from '../../../../electron/grid/store/durable-db.js';
 import type { ApplyResult, Op } from '../../../../electron/grid/store/ops.js';
-import { SCHEMA } from '../../../../electron/grid/store/schema.js';
-import { applyOp } from '../../../../electron/grid/store/state-machine.js';
+import { COORDINATOR_STORE } from '../../../../electron/grid/store/state-machine.js';
 
 export const linux: Capabilities = {
   cores: 4,
@@ -66,8 +65,7 @@ export class EngineHarness {
   async open(): Promise<void> {
     this.store = await DurableDb.open<Op, ApplyResult>({
       dir: this.dir,
-      schema: SCHEMA,
-      apply: applyOp,
+      ...COORDINATOR_STORE,
     });
     this.engine = new Engine(this.store, {
       now: () => this.clock,

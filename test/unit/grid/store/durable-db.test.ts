@@ -86,6 +86,30 @@ describe('DurableDb', () => {
     await b.close();
   });
 
+  it('runs unguarded ops without a savepoint: a refusal passes through, a part-way failure fails stop', async () => {
+    let failure: StoreUnavailableError | undefined;
+    const a = await open({
+      // 'boom' writes, then throws: not a refusal. A 'set' of a negative value is refused first.
+      apply: (db, op) => {
+        if (op.type === 'set' && op.v < 0) throw new RangeError('refused: negative');
+        return applyKv(db, op);
+      },
+      unguarded: { op: () => true, isRefusal: (err) => err instanceof RangeError },
+      onFailure: (err) => (failure = err),
+    });
+    await a.commit({ type: 'set', k: 'x', v: 1 }).durable;
+    expect(() => a.commit({ type: 'set', k: 'y', v: -1 })).toThrow(RangeError);
+    expect(a.failed).toBe(false);
+    expect(() => a.commit({ type: 'boom', k: 'ghost' })).toThrow(StoreUnavailableError);
+    expect(a.failed).toBe(true);
+    expect(failure?.message).toMatch(/an op failed part-way/);
+    expect(() => a.commit({ type: 'set', k: 'z', v: 3 })).toThrow(StoreUnavailableError);
+    await a.close();
+    const b = await open();
+    expect(dumpKv(b.db)).toEqual([['x', 1]]); // the ghost row never reached the journal
+    await b.close();
+  });
+
   it('hands apply the JSON form of the op, as replay will', async () => {
     const seen: unknown[] = [];
     const a = await DurableDb.open<{ at: Date | string }>({
