@@ -191,6 +191,33 @@ describe('hostile input against a live coordinator', () => {
       module: s.module ?? { name: 'm.mjs', sha256: sha('never uploaded'), size: 1 },
     }));
 
+  it('refuses a body with a __proto__ key, naming where it is, and a body that is not JSON', async () => {
+    const before = await state();
+    // Found by the property below (seed 117262479): Fastify's parser called this "not valid JSON".
+    const poisoned = await api(
+      'POST',
+      '/jobs',
+      '{"module":{"name":[],"sha256":"00","size":{"__proto__":false}}}',
+    );
+    expect(poisoned.status).toBe(400);
+    expect(poisoned.body).toMatchObject({
+      error: {
+        code: 'BAD_INPUT',
+        details: { issues: [{ field: 'module.size.__proto__' }] },
+      },
+    });
+    const ctor = await api('POST', '/jobs', '{"constructor":{"prototype":{"x":1}}}');
+    expect(ctor.body).toMatchObject({
+      error: { details: { issues: [{ field: 'constructor.prototype' }] } },
+    });
+    const broken = await api('POST', '/jobs', '{"name": ');
+    expect(broken.status).toBe(400);
+    expect((broken.body as { error: { message: string } }).error.message).toMatch(
+      /^body is not JSON: /,
+    );
+    expect(await state()).toEqual(before);
+  });
+
   it(`POST /jobs with ${RUNS} hostile job specs: 4xx naming a field, nothing stored`, async () => {
     const before = await state();
     await fc.assert(

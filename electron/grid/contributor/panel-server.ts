@@ -1,6 +1,7 @@
 // The contributor panel's API, plain HTTP on 127.0.0.1 only: status, owner policy settings, pause
 // and resume, for the owner's browser view (the same React renderer, served from here too). A
 // token written to the data dir guards it, and the Host header must name loopback (DNS rebinding).
+import { useJsonBodyParser } from '../json-body.js';
 import { errorReply } from '../http-errors.js';
 import { randomBytes } from 'node:crypto';
 import { rm, writeFile } from 'node:fs/promises';
@@ -148,6 +149,7 @@ export async function startPanelServer(o: PanelOptions): Promise<RunningPanel> {
   o.manager.on('outcome', onOutcome);
 
   const app = Fastify({ logger: false, bodyLimit: 256 * 1024 });
+  useJsonBodyParser(app);
   let port = 0;
   // A page on another site that resolves its name to 127.0.0.1 still sends its own Host.
   app.addHook('onRequest', async (req, reply) => {

@@ -1,4 +1,5 @@
 // The HTTP API of SPEC §5 on Fastify: auth, blobs, jobs, tasks, results, contributors, events.
+import { useJsonBodyParser } from '../json-body.js';
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import {
@@ -78,6 +79,7 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
   app.addContentTypeParser('application/octet-stream', (_req, payload, done) =>
     done(null, payload),
   );
+  useJsonBodyParser(app);
 
   app.get(`${P}/health`, { config: { access: 'public' } }, async () => ({
     ok: true,
