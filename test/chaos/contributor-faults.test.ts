@@ -185,7 +185,7 @@ describe('contributor faults', () => {
     for (const idx of [1, 2]) {
       const attempts = byIdx.get(idx)!.attempts;
       expect(attempts.length).toBeLessThanOrEqual(2);
-      for (const a of attempts) expect(a.state).toBe('failed');
+      for (const a of attempts) expect(a.state, JSON.stringify(attempts)).toBe('failed');
     }
     expect(byIdx.get(1)!.error).toMatch(/memory|heap|exited|crash|signal/i);
     expect(byIdx.get(2)!.state).toBe('failed');

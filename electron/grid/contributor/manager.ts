@@ -386,8 +386,10 @@ export class ContributorManager {
     this.send({
       type: 'probe-reply',
       attemptId,
-      // An attempt still fetching its blobs is alive too, just not on a worker yet.
-      alive: p?.alive ?? this.active.has(attemptId),
+      // Alive = a result will come from here: still fetching or buffered, or on the supervisor —
+      // even if its worker just died, the supervisor is about to report that as the outcome
+      // (answering false then raced the crash report and turned a failure into 'lost').
+      alive: p !== undefined || this.active.has(attemptId),
       cpuMs: p?.cpuMs ?? 0,
       ...(progress !== undefined ? { progress } : {}),
       suspended: p?.suspended ?? false,

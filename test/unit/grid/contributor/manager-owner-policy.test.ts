@@ -133,8 +133,15 @@ describe('ContributorManager under the owner policy', () => {
     const credit = () => coord.of('ready').reduce((n, r) => n + r.slots, 0) - 1;
     await coord.waitFor(() => credit() === 2, 5_000, 'credit for slot + buffer');
     const [a, b] = [busyTask(1500), busyTask(1500)];
-    coord.send({ type: 'assign', attempts: [a, b] });
+    coord.send({ type: 'assign', attempts: [a] });
     await coord.waitMsg('started', (s) => s.attemptId === a.attemptId);
+    coord.send({ type: 'assign', attempts: [b] });
+    await coord.waitFor(
+      () =>
+        manager!.status().running.some((r) => r.attemptId === b.attemptId && r.phase === 'waiting'),
+      5_000,
+      'b staged and waiting',
+    );
     ownerLoad = 0.9;
     const vacate = await coord.waitMsg('vacate', (v) => v.attemptId === b.attemptId, 2_000);
     expect(vacate.reason).toMatch(/^not started: Paused/);

@@ -181,8 +181,10 @@ describe('ContributorManager', () => {
     await coord.waitFor(() => creditHeld(1) === 2, 5000, 'credit for slot + buffer');
     // a runs long enough for b's blobs to be staged meanwhile, even on a loaded machine.
     const [a, b] = [assignment('sleep', { ms: 1500 }), assignment('sleep', { ms: 400 })];
-    coord.send({ type: 'assign', attempts: [a, b] });
+    // One at a time, as a coordinator holding two credits may send them: a takes the slot.
+    coord.send({ type: 'assign', attempts: [a] });
     await coord.waitMsg('started', (s) => s.attemptId === a.attemptId);
+    coord.send({ type: 'assign', attempts: [b] });
     await coord.waitFor(
       () => m.status().running.some((r) => r.attemptId === b.attemptId && r.phase === 'waiting'),
       5000,
@@ -218,7 +220,9 @@ describe('ContributorManager', () => {
     await coord.waitMsg('result', (r) => r.attemptId === first.attemptId);
     await coord.waitFor(() => creditHeld(1) === 2, 5000, 'credit for slot + buffer');
     const [a, b] = [assignment('sleep', { ms: 1500 }), assignment('sleep', { ms: 400 })];
-    coord.send({ type: 'assign', attempts: [a, b] });
+    coord.send({ type: 'assign', attempts: [a] });
+    await coord.waitMsg('started', (s) => s.attemptId === a.attemptId);
+    coord.send({ type: 'assign', attempts: [b] });
     await coord.waitFor(
       () => m.status().running.some((r) => r.attemptId === b.attemptId && r.phase === 'waiting'),
       5000,
