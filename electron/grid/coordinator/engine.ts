@@ -354,20 +354,22 @@ export class Engine {
     job?.live.delete(attempt.attemptId);
     job?.speculate.delete(attempt.idx);
     this.events.emit('task', attempt.jobId, attempt.idx, end.state, attempt.attemptId);
-    this.log.debug(
-      {
-        jobId: attempt.jobId,
-        idx: attempt.idx,
-        attemptId: attempt.attemptId,
-        state: end.state,
-        error: end.error,
-      },
-      'attempt ended',
-    );
+    if (this.log.isLevelEnabled('debug'))
+      this.log.debug(
+        {
+          jobId: attempt.jobId,
+          idx: attempt.idx,
+          attemptId: attempt.attemptId,
+          state: end.state,
+          error: end.error,
+        },
+        'attempt ended',
+      );
     if (job && result.requeued) job.requeue(attempt.idx);
     if (job && result.recorded) {
       job.recordFinish(now, end.state === 'succeeded' ? end.wallMs : undefined);
-      for (const twin of [...job.live]) {
+      // Speculative copies of this task still running: stop them (scan only when there are some).
+      for (const twin of result.othersLive ? [...job.live] : []) {
         const other = this.live.get(twin);
         if (other?.idx !== attempt.idx) continue;
         this.endAttempt(other, {

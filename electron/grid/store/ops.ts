@@ -72,6 +72,8 @@ export interface ApplyResult {
   number?: number;
   /** attempt.end: whether this attempt's result became the task's result. */
   recorded?: boolean;
+  /** attempt.end: other attempts of the same task are still live (speculative copies). */
+  othersLive?: boolean;
   /** attempt.end: the task went back to pending (to be re-queued). */
   requeued?: boolean;
   /** The job reached a final state with this op. */

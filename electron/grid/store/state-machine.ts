@@ -238,6 +238,7 @@ function end(db: Database, op: Extract<Op, { t: 'attempt.end' }>): ApplyResult {
   // The database is written: now the mirror follows.
   mirrorOf(db).live.delete(op.attemptId);
   if (--task.live === 0) j.open.delete(idx);
+  else result.othersLive = true;
   if (result.recorded) {
     if (task.state === 'succeeded') j.succeeded++;
     else j.failed++;
