@@ -8,6 +8,7 @@ import type { BenchContext, Section } from './lib/context.js';
 import { killAll, ROOT, RpcChild } from './lib/procs.js';
 import { machine, save, table, type Row } from './lib/report.js';
 import { benchCpu } from './sections/cpu.js';
+import { benchGui } from './sections/gui.js';
 import { benchDispatch } from './sections/dispatch.js';
 import { benchLatency } from './sections/latency.js';
 import { benchRecovery } from './sections/recovery.js';
@@ -19,6 +20,7 @@ const SECTIONS: [string, string, Section][] = [
   ['3', 'CPU efficiency', benchCpu],
   ['4', 'scale', benchScale],
   ['5', 'recovery', benchRecovery],
+  ['6', 'GUI', benchGui],
 ];
 
 async function main(): Promise<number> {
