@@ -245,15 +245,23 @@ export class DurableDb<Op, R = unknown> {
   ): R | undefined {
     switch (e.t) {
       case 'op':
-        // A replayed op that throws makes the open fail anyway: no savepoint needed for hot ops.
-        if (opts.unguarded?.op(e.op)) return opts.apply(db, e.op);
-        return DurableDb.inSavepoint(db, () => opts.apply(db, e.op));
+        return DurableDb.applyOne(db, opts, e.op);
       case 'epoch':
         db.run(`INSERT OR REPLACE INTO ${META_TABLE} (key, value) VALUES ('epoch', ?)`, [e.epoch]);
         return undefined;
       default:
         throw new StoreCorruptError(`unknown journal entry ${JSON.stringify(e)}`);
     }
+  }
+
+  /** One op, live or replayed: in its own savepoint, or bare if it is one of the unguarded ops. */
+  private static applyOne<Op, R>(
+    db: Database,
+    opts: Pick<DurableDbOptions<Op, R>, 'apply' | 'unguarded'>,
+    op: Op,
+  ): R {
+    if (opts.unguarded?.op(op)) return opts.apply(db, op);
+    return DurableDb.inSavepoint(db, () => opts.apply(db, op));
   }
 
   /** Incremented and durable on every open: fences attempt ids across coordinator restarts. */
@@ -284,13 +292,10 @@ export class DurableDb<Op, R = unknown> {
     const json = this.writableJson(op);
     this.beginTurn();
     let result: R;
-    const { unguarded } = this.opts;
     try {
-      const copy = JSON.parse(json) as Op;
-      result = unguarded?.op(copy)
-        ? this.opts.apply(this.db, copy)
-        : DurableDb.inSavepoint(this.db, () => this.opts.apply(this.db, copy));
+      result = DurableDb.applyOne(this.db, this.opts, JSON.parse(json) as Op);
     } catch (err) {
+      const { unguarded } = this.opts;
       if (err instanceof DatabaseLostError) this.loseDatabase(err);
       else if (unguarded?.op(op) && !unguarded.isRefusal(err))
         this.loseDatabase(new DatabaseLostError(err, 'an op failed part-way'));
@@ -382,7 +387,8 @@ export class DurableDb<Op, R = unknown> {
     this.endTurn();
     const t0 = performance.now();
     const bytes = this.db.export();
-    this.lastExport = { at: performance.now(), ms: performance.now() - t0 };
+    const t1 = performance.now();
+    this.lastExport = { at: t1, ms: t1 - t0 };
     DurableDb.tune(this.db);
     this.opts.afterOpen?.(this.db);
     this.sinceSnapshot = 0;
