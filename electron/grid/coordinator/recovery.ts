@@ -1,13 +1,13 @@
 // Rebuild the scheduler's memory from the store after a (re)start: unfinished jobs and live attempts.
 import { EXTRACTED } from '../store/schema.js';
-import type { Database } from 'sql.js';
+import type { Database, SqlValue } from 'sql.js';
 import type { JobSpec } from '../../../shared/job-file.js';
 import type { JobState } from '../../../shared/states.js';
 import { JobRuntime } from './job-runtime.js';
 import { NdjsonCursor } from './ndjson-cursor.js';
 import type { LiveAttempt } from './session.js';
 
-export function runtimeFromRow(
+function runtimeFromRow(
   db: Database,
   r: Record<string, unknown>,
   blobPath?: (sha: string) => string,
@@ -33,19 +33,29 @@ export function runtimeFromRow(
   return job;
 }
 
-export function loadRuntimes(
+/** Runtimes of the jobs matching `where` (SQL over `jobs`), with their pending tasks re-queued. */
+export function runtimesWhere(
   db: Database,
+  where: string,
+  params: SqlValue[],
   blobPath?: (sha: string) => string,
-): { runtimes: JobRuntime[]; maxSeq: number } {
+): JobRuntime[] {
   const runtimes: JobRuntime[] = [];
-  const stmt = db.prepare(
-    `SELECT *, ${EXTRACTED} AS extracted FROM jobs WHERE state IN ('queued', 'running')`,
-  );
+  const stmt = db.prepare(`SELECT *, ${EXTRACTED} AS extracted FROM jobs WHERE ${where}`);
   try {
+    stmt.bind(params);
     while (stmt.step()) runtimes.push(runtimeFromRow(db, stmt.getAsObject(), blobPath));
   } finally {
     stmt.free();
   }
+  return runtimes;
+}
+
+export function loadRuntimes(
+  db: Database,
+  blobPath?: (sha: string) => string,
+): { runtimes: JobRuntime[]; maxSeq: number } {
+  const runtimes = runtimesWhere(db, "state IN ('queued', 'running')", [], blobPath);
   const max = db.exec('SELECT COALESCE(MAX(seq), 0) FROM jobs')[0]?.values[0]?.[0];
   return { runtimes, maxSeq: Number(max ?? 0) };
 }

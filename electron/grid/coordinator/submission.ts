@@ -6,8 +6,7 @@ import type { BlobStore } from '../store/blobs.js';
 import type { Engine } from './engine.js';
 import type { JobRuntime } from './job-runtime.js';
 import { countNdjson } from './ndjson-cursor.js';
-import { EXTRACTED } from '../store/schema.js';
-import { runtimeFromRow } from './recovery.js';
+import { runtimesWhere } from './recovery.js';
 
 /** Every referenced blob must be uploaded first; returns the job's task count. */
 export async function validateSubmission(
@@ -47,13 +46,5 @@ export async function validateSubmission(
 
 /** A finished job brought back (re-run failed tasks): its runtime, rebuilt from the store. */
 export function recoverRuntime(engine: Engine, jobId: string): JobRuntime | undefined {
-  const stmt = engine.store.db.prepare(
-    `SELECT *, ${EXTRACTED} AS extracted FROM jobs WHERE id = ?`,
-  );
-  try {
-    stmt.bind([jobId]);
-    return stmt.step() ? runtimeFromRow(engine.store.db, stmt.getAsObject()) : undefined;
-  } finally {
-    stmt.free();
-  }
+  return runtimesWhere(engine.store.db, 'id = ?', [jobId])[0];
 }

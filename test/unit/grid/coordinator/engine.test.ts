@@ -1,5 +1,6 @@
 // The scheduler and contact logic, deterministic: manual clock, fake peers, real store.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { recoverRuntime } from '../../../../electron/grid/coordinator/submission.js';
 import { EngineHarness, linux } from './engine-harness.js';
 
 describe('coordinator engine', () => {
@@ -24,6 +25,30 @@ describe('coordinator engine', () => {
     expect(per(low)).toBe(0);
     expect(per(a)).toBe(5);
     expect(per(b)).toBe(5);
+  });
+
+  it('re-runs the failed tasks of a finished job, and only those', async () => {
+    const id = await h.submit({ limits: { maxAttempts: 1 } }, 3);
+    const c = h.connect('c1');
+    const [a0, a1, a2] = h.ready(c, 3);
+    await h.succeed(c, a0!);
+    h.engine.message(c.session, {
+      type: 'result',
+      attemptId: a1!.attemptId,
+      state: 'failed',
+      error: 'boom',
+      wallMs: 1,
+      cpuMs: 1,
+    });
+    await h.succeed(c, a2!);
+    expect(h.views.job(id)!.state).toBe('failed');
+    // The finished job has no runtime left: it is rebuilt from the store.
+    expect(h.engine.jobs.has(id)).toBe(false);
+    expect(await h.engine.retryFailed(id, () => recoverRuntime(h.engine, id))).toBe(1);
+    const again = h.ready(c, 3);
+    expect(again.map((a) => a.idx)).toEqual([1]);
+    await h.succeed(c, again[0]!);
+    expect(h.views.job(id)!).toMatchObject({ state: 'succeeded', counts: { succeeded: 3 } });
   });
 
   it('keeps a job queued with the reason when no contributor can run it', async () => {
