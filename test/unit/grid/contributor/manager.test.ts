@@ -172,7 +172,11 @@ describe('ContributorManager', () => {
     },
   );
 
-  it('buffers one staged attempt while tasks are short and starts it the moment the slot frees', async () => {
+  /**
+   * A manager with one slot after a short task (so its buffer is open): `a` (1.5 s) running,
+   * `b` staged and waiting for the slot.
+   */
+  async function bufferedBehind() {
     const m = await startManager();
     const first = assignment('square', { x: 2 });
     coord.send({ type: 'assign', attempts: [first] });
@@ -190,6 +194,11 @@ describe('ContributorManager', () => {
       5000,
       'b staged and waiting',
     );
+    return { first, a, b };
+  }
+
+  it('buffers one staged attempt while tasks are short and starts it the moment the slot frees', async () => {
+    const { a, b } = await bufferedBehind();
     expect(coord.of('started').map((s) => s.attemptId)).not.toContain(b.attemptId);
     await coord.waitMsg('result', (r) => r.attemptId === b.attemptId, 10_000);
     // b started only once a's worker was done with it (one slot, a sleeps 1.5 s), and its
@@ -214,20 +223,7 @@ describe('ContributorManager', () => {
   });
 
   it('cancels a buffered attempt before it ever starts', async () => {
-    const m = await startManager();
-    const first = assignment('square', { x: 2 });
-    coord.send({ type: 'assign', attempts: [first] });
-    await coord.waitMsg('result', (r) => r.attemptId === first.attemptId);
-    await coord.waitFor(() => creditHeld(1) === 2, 5000, 'credit for slot + buffer');
-    const [a, b] = [assignment('sleep', { ms: 1500 }), assignment('sleep', { ms: 400 })];
-    coord.send({ type: 'assign', attempts: [a] });
-    await coord.waitMsg('started', (s) => s.attemptId === a.attemptId);
-    coord.send({ type: 'assign', attempts: [b] });
-    await coord.waitFor(
-      () => m.status().running.some((r) => r.attemptId === b.attemptId && r.phase === 'waiting'),
-      5000,
-      'b staged and waiting',
-    );
+    const { first, a, b } = await bufferedBehind();
     coord.send({ type: 'cancel', attemptId: b.attemptId, reason: 'test' });
     const rb = await coord.waitMsg('result', (r) => r.attemptId === b.attemptId);
     expect(rb.state).toBe('cancelled');
