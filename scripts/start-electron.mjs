@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // `npm start`: builds the main process and launches Electron, or says clearly that the Electron
-// runtime is missing and how to get it (it is not downloaded where installs skip it).
+// runtime is missing and how to get it. `npm ci` never downloads it (package.json denies
+// electron's install script); electron's own entry fetches it on first use where the network
+// allows, and this script reports when that failed.
 import { spawnSync } from 'node:child_process';
 import { existsSync, copyFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -11,7 +13,9 @@ const require = createRequire(import.meta.url);
 
 function electronBinary() {
   try {
-    const bin = require('electron'); // the package's index returns the binary path, or throws
+    // The package's index returns the binary path, downloading the binary first if it is missing
+    // (it prints that and throws when the download fails).
+    const bin = require('electron');
     return typeof bin === 'string' && existsSync(bin) ? bin : undefined;
   } catch {
     return undefined;
@@ -23,8 +27,8 @@ if (!bin) {
   process.stderr.write(
     [
       'colony: the Electron runtime is missing, so the desktop app cannot start.',
-      'Get it with:   node node_modules/electron/install.js   (downloads the Electron binary)',
-      'or reinstall:  npm install electron   (without ELECTRON_SKIP_BINARY_DOWNLOAD set)',
+      'Get it with:   node node_modules/electron/install.js   (downloads the Electron binary from',
+      '               GitHub; npm installs skip that download: package.json denies its install script)',
       'The headless faces need no Electron:  npx colony up   |   npx colony contributor --join TOKEN',
       '',
     ].join('\n'),

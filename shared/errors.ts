@@ -7,6 +7,8 @@ export type ErrorCode =
   | 'NOT_FOUND'
   | 'CONFLICT'
   | 'TOO_LARGE'
+  | 'TOO_MANY_REQUESTS'
+  | 'QUOTA_EXCEEDED'
   | 'BLOB_HASH_MISMATCH'
   | 'BLOB_MISSING'
   | 'STORE_UNAVAILABLE'
@@ -14,7 +16,7 @@ export type ErrorCode =
   | 'INTERNAL';
 
 export interface FieldIssue {
-  /** Dotted path of the field, e.g. `tasks.sweep.from.range`. */
+  /** Dotted path of the field, e.g. `tasks.sweep.from.range`; empty for the value as a whole. */
   field: string;
   message: string;
 }
@@ -34,7 +36,8 @@ export class ColonyError extends Error {
 export class ValidationError extends ColonyError {
   readonly issues: FieldIssue[];
   constructor(what: string, issues: FieldIssue[]) {
-    super('BAD_INPUT', `${what}: ${issues.map((i) => `${i.field}: ${i.message}`).join('; ')}`, {
+    const text = issues.map((i) => (i.field ? `${i.field}: ${i.message}` : i.message));
+    super('BAD_INPUT', `${what}: ${text.join('; ')}`, {
       issues,
     });
     this.issues = issues;
@@ -48,6 +51,8 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   NOT_FOUND: 404,
   CONFLICT: 409,
   TOO_LARGE: 413,
+  TOO_MANY_REQUESTS: 429,
+  QUOTA_EXCEEDED: 507,
   BLOB_HASH_MISMATCH: 400,
   BLOB_MISSING: 400,
   STORE_UNAVAILABLE: 503,

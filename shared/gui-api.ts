@@ -72,3 +72,28 @@ export interface ContributorUsage {
   /** Contributors whose credential is revoked. */
   revoked: string[];
 }
+
+/** One attempt on the timeline: which contributor ran which task when. */
+export interface TimelineAttempt {
+  attemptId: string;
+  jobId: string;
+  jobName: string;
+  idx: number;
+  number: number;
+  contributorId: string;
+  state: TaskRow['state'];
+  /** Handed to the contributor (it may sit in its work buffer before it starts). */
+  assignedAt: number;
+  /** When it began to run: reported by a live attempt, else end minus wall time; null if unknown. */
+  startedAt: number | null;
+  endedAt: number | null;
+}
+
+/** `GET /api/v1/timeline?since=&limit=`: attempts running now or ended since `since`, newest first. */
+export interface Timeline {
+  now: number;
+  since: number;
+  attempts: TimelineAttempt[];
+  /** True when `limit` cut the list (the oldest were left out). */
+  truncated: boolean;
+}

@@ -14,6 +14,8 @@ export interface AppStateView {
   autoStart: boolean;
   /** The GUI to show: the coordinator's web app, local or remote. */
   guiUrl?: string;
+  /** Why the chosen mode is not running (e.g. the coordinator's certificate did not match). */
+  error?: string;
   contributor?: {
     connected: boolean;
     coordinatorUrl?: string;

@@ -1,4 +1,4 @@
-// The job file of SPEC §3 (as people write it) and the job spec (as the API stores it, files by sha256).
+// The job file of docs/job-file.md (as people write it) and the job spec (as the API stores it, files by sha256).
 import { z } from 'zod';
 
 export const PLATFORMS = ['linux', 'darwin', 'win32'] as const;
@@ -37,8 +37,17 @@ export const requirementsSchema = z.strictObject({
   minMemoryMb: z.number().int().min(0).optional(),
   minCores: z.number().int().min(1).optional(),
   tags: z.array(z.string().min(1)).optional(),
+  /** `sandbox`: run only on contributors whose tasks are in an operating-system sandbox. */
+  isolation: z.enum(['sandbox', 'permission-model']).optional(),
 });
 export type Requirements = z.infer<typeof requirementsSchema>;
+
+export const DEFAULT_LIMITS = {
+  timeoutSec: 600,
+  maxAttempts: 3,
+  maxOutputFiles: 100,
+  maxOutputBytes: 1024 ** 3,
+};
 
 export const limitsSchema = z.strictObject({
   timeoutSec: z
@@ -47,6 +56,15 @@ export const limitsSchema = z.strictObject({
     .max(7 * 24 * 3600)
     .default(600),
   maxAttempts: z.number().int().min(1).max(100).default(3),
+  /** Output files one attempt may upload. */
+  maxOutputFiles: z.number().int().min(0).max(10_000).default(100),
+  /** Bytes of output files one attempt may upload, all files together. */
+  maxOutputBytes: z
+    .number()
+    .int()
+    .min(0)
+    .max(64 * 1024 ** 3)
+    .default(1024 ** 3),
 });
 export type Limits = z.infer<typeof limitsSchema>;
 
@@ -61,8 +79,10 @@ const commonFields = {
   files: z.array(relativePath).default([]),
   outputs: z.array(relativePath).default([]),
   requirements: requirementsSchema.default({}),
-  limits: limitsSchema.default({ timeoutSec: 600, maxAttempts: 3 }),
+  limits: limitsSchema.default(DEFAULT_LIMITS),
   priority: z.number().int().min(-1000).max(1000).default(0),
+  /** Tasks may use the network (only on contributors whose owner allows it). */
+  network: z.boolean().default(false),
 };
 
 const runtimeFields = {
@@ -163,6 +183,7 @@ export function specFromJobFile(
     requirements: job.requirements,
     limits: job.limits,
     priority: job.priority,
+    ...(job.network ? { network: true } : {}),
     ...(owner ? { owner } : {}),
   };
 }

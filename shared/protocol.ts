@@ -1,8 +1,9 @@
-// Coordinator <-> contributor messages over the WebSocket at /api/v1/connect (SPEC §2), one schema each.
+// Coordinator <-> contributor messages over the WebSocket at /api/v1/connect (docs/concepts.md), one schema each.
 // A text frame carries one message, or a JSON array of messages that the sender batched in one
 // event-loop turn; they are checked one by one and handled in order.
 import { z } from 'zod';
-import { blobRefSchema, PLATFORMS } from './job-file.js';
+import { blobRefSchema, PLATFORMS, sha256Schema } from './job-file.js';
+import { fleetControlSchema, fleetPolicySchema } from './fleet-policy.js';
 
 export const PROTOCOL_VERSION = 1;
 
@@ -18,8 +19,13 @@ export const capabilitiesSchema = z.strictObject({
   runtimes: z.array(z.enum(['node', 'command'])).min(1),
   tags: z.array(z.string().min(1).max(100)).max(100).default([]),
   slots: z.number().int().min(0).max(4096),
+  /** How its tasks are kept apart: an operating-system sandbox, or Node's permission model only. */
+  isolation: z.enum(['sandbox', 'permission-model']).optional(),
+  /** Its owner lets jobs that ask for it use the network (`--allow-network`). */
+  network: z.boolean().optional(),
 });
 export type Capabilities = z.infer<typeof capabilitiesSchema>;
+export type IsolationLevel = NonNullable<Capabilities['isolation']>;
 
 export const policyStatusSchema = z.strictObject({
   state: z.enum(['working', 'idle', 'paused']),
@@ -50,6 +56,27 @@ export const helloSchema = z.strictObject({
   policy: policyStatusSchema.optional(),
 });
 
+/** The kept tail of one output stream of an attempt, uploaded as a blob beside its result. */
+export const logRefSchema = z.strictObject({
+  sha256: sha256Schema,
+  /** Bytes kept (the blob's size). */
+  size: z.number().int().min(0),
+  /** Bytes written before the kept tail and dropped (the stream exceeded the contributor's bound). */
+  dropped: z.number().int().min(0),
+});
+export type LogRef = z.infer<typeof logRefSchema>;
+
+export const LOG_STREAMS = ['stdout', 'stderr', 'log'] as const;
+export type LogStream = (typeof LOG_STREAMS)[number];
+
+/** An attempt's stdout, stderr and `ctx.log` lines; absent streams wrote nothing. */
+export const attemptLogsSchema = z.strictObject({
+  stdout: logRefSchema.optional(),
+  stderr: logRefSchema.optional(),
+  log: logRefSchema.optional(),
+});
+export type AttemptLogs = z.infer<typeof attemptLogsSchema>;
+
 export const resultSchema = z.strictObject({
   type: z.literal('result'),
   attemptId,
@@ -64,12 +91,17 @@ export const resultSchema = z.strictObject({
   exitCode: z.number().int().optional(),
   wallMs: ms,
   cpuMs: ms,
+  logs: attemptLogsSchema.optional(),
 });
 export type ResultMessage = z.infer<typeof resultSchema>;
 
 export const contributorMessageSchema = z.discriminatedUnion('type', [
   helloSchema,
-  z.strictObject({ type: z.literal('ready'), slots: z.number().int().min(0).max(4096) }),
+  z.strictObject({
+    type: z.literal('ready'),
+    slots: z.number().int().min(0).max(4096),
+    isolation: z.enum(['sandbox', 'permission-model']).optional(),
+  }),
   z.strictObject({
     type: z.literal('heartbeat'),
     running: z.array(runningAttempt).max(4096),
@@ -113,6 +145,9 @@ export const assignmentSchema = z.strictObject({
   files: z.array(blobRefSchema),
   outputs: z.array(z.string()),
   timeoutMs: z.number().int().min(1),
+  network: z.boolean().optional(),
+  maxOutputFiles: z.number().int().min(0).optional(),
+  maxOutputBytes: z.number().int().min(0).optional(),
 });
 export type Assignment = z.infer<typeof assignmentSchema>;
 
@@ -134,6 +169,18 @@ export const coordinatorMessageSchema = z.discriminatedUnion('type', [
     slotsOnOffer: z.number().int().min(0),
   }),
   z.strictObject({ type: z.literal('error'), code: z.string(), message: z.string() }),
+  /**
+   * The admin's word on this machine (docs/fleet-rollout.md): its groups, the fleet policy that
+   * applies (null: none) and remote pause / drain. Sent after the welcome and at every change; a
+   * contributor from before fleet policy ignores it as an unknown message (the coordinator still
+   * withholds work from a paused or draining machine).
+   */
+  z.strictObject({
+    type: z.literal('fleet'),
+    groups: z.array(z.string().max(64)).max(100),
+    policy: fleetPolicySchema.nullable(),
+    control: fleetControlSchema,
+  }),
 ]);
 export type CoordinatorMessage = z.infer<typeof coordinatorMessageSchema>;
 

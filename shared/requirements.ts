@@ -7,6 +7,7 @@ export function mismatch(
   req: Requirements,
   runtime: 'node' | 'command',
   caps: Capabilities,
+  network = false,
 ): string | null {
   if (!caps.runtimes.includes(runtime))
     return runtime === 'command' ? 'commands allowed' : `runtime ${runtime}`;
@@ -18,5 +19,8 @@ export function mismatch(
   if (req.minCores !== undefined && caps.cores < req.minCores) return `cores>=${req.minCores}`;
   const missing = (req.tags ?? []).filter((t) => !caps.tags.includes(t));
   if (missing.length > 0) return `tags ${missing.join(', ')}`;
+  if (req.isolation === 'sandbox' && caps.isolation !== 'sandbox')
+    return 'isolation=sandbox (an operating-system sandbox)';
+  if (network && caps.network !== true) return 'network allowed (--allow-network)';
   return null;
 }

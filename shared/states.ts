@@ -1,4 +1,4 @@
-// Job and attempt states of SPEC §2 and the transitions allowed between them: one table, tested.
+// Job and attempt states of docs/concepts.md and the transitions allowed between them: one table, tested.
 
 export const JOB_STATES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
 export type JobState = (typeof JOB_STATES)[number];

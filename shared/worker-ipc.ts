@@ -16,6 +16,8 @@ export const WorkerRunMessage = z.object({
   input: z.unknown(),
   files: z.record(z.string(), z.string()),
   workdir: z.string().min(1),
+  /** Deeper outputs fail as "result too deep" in the worker, before anything serialises them. */
+  maxOutputDepth: z.number().int().min(1),
 });
 
 /** Supervisor → worker: abort `ctx.signal` of the running attempt (the supervisor kills if ignored). */

@@ -4,7 +4,7 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ColonyError } from '../../shared/errors.js';
-import { ApiClient } from './client.js';
+import { ApiClient, type FingerprintSource } from './client.js';
 
 export function defaultDataDir(): string {
   return resolve(process.env.COLONY_DATA ?? join(homedir(), '.colony'));
@@ -33,7 +33,7 @@ export interface ClientFlags {
   fingerprint?: string;
 }
 
-/** SPEC §4: --coordinator, COLONY_URL or the local data dir; --token, COLONY_TOKEN or the data dir. */
+/** docs/cli.md: --coordinator, COLONY_URL or the local data dir; --token, COLONY_TOKEN or the data dir. */
 export function clientFrom(flags: ClientFlags): ApiClient {
   const dataDir = flags.data ? resolve(flags.data) : defaultDataDir();
   const local = readJson(join(dataDir, 'coordinator.json'));
@@ -47,10 +47,28 @@ export function clientFrom(flags: ClientFlags): ApiClient {
     flags.token ??
     process.env.COLONY_TOKEN ??
     (readJson(join(dataDir, 'identity.json'))?.adminToken as string | undefined);
-  // The certificate to pin: given, or the local coordinator's own (SPEC §6).
-  const fingerprint =
-    flags.fingerprint ??
-    process.env.COLONY_FINGERPRINT ??
-    (local?.fingerprint as string | undefined);
-  return new ApiClient(url.replace(/\/$/, ''), token, fingerprint);
+  // The certificate to pin: given, or the local coordinator's own (docs/trust.md).
+  const [fingerprint, source]: [string | undefined, FingerprintSource | undefined] =
+    flags.fingerprint
+      ? [flags.fingerprint, { kind: 'flag' }]
+      : process.env.COLONY_FINGERPRINT
+        ? [process.env.COLONY_FINGERPRINT, { kind: 'env' }]
+        : [
+            local?.fingerprint as string | undefined,
+            { kind: 'data-dir', file: join(dataDir, 'coordinator.json') },
+          ];
+  return new ApiClient(
+    url.replace(/\/$/, ''),
+    token,
+    fingerprint?.replaceAll(':', '').toLowerCase(),
+    source,
+  );
+}
+
+/** This program's version, from its package.json. */
+export function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as {
+    version: string;
+  };
+  return pkg.version;
 }

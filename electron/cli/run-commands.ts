@@ -1,31 +1,30 @@
 // The long-running faces: coordinator, contributor, up (both on this machine) and demo.
 import { mkdtemp, rm } from 'node:fs/promises';
-import { availableParallelism, tmpdir } from 'node:os';
+import { availableParallelism, networkInterfaces, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import pino, { type Logger } from 'pino';
 import type { JobSummary } from '../../shared/api.js';
 import { ColonyError } from '../../shared/errors.js';
 import { startCoordinator, type RunningCoordinator } from '../grid/coordinator/coordinator.js';
-import { ContributorManager } from '../grid/contributor/manager.js';
-import { headlessPolicy } from '../grid/contributor/policy-headless.js';
-import { startPanelServer } from '../grid/contributor/panel-server.js';
-import { establishLink } from './contributor-link.js';
+import { ContributorManager } from '../grid/contributor/manager/manager.js';
+import { contributorTagsSchema, KEEP_DAYS_MAX, keepDaysSchema } from '../../shared/app-settings.js';
+import { headlessPolicy } from '../grid/contributor/policy/policy-headless.js';
+import { startPanelServer } from '../grid/contributor/panel/panel-server.js';
+import { startContributor, type StartedContributor } from '../grid/contributor/start.js';
 import type { MdnsOptions } from '../grid/discovery/mdns.js';
-import { loadContributorId } from '../grid/contributor/manager-options.js';
+import { loadContributorId } from '../grid/contributor/manager/manager-options.js';
 import { PinnedAgent, pinnedFetch } from '../grid/trust/pinned.js';
+import { formatJoinToken } from '../grid/trust/join-token.js';
 import { hostname } from 'node:os';
 import { mkdir } from 'node:fs/promises';
 import { ApiClient } from './client.js';
-import { defaultDataDir, packageRoot } from './context.js';
+import { defaultDataDir, packageRoot, packageVersion } from './context.js';
 import { prepareJob } from './job-loader.js';
 import { Progress, describeJob } from './output.js';
+import { terminalLogger } from './log-format.js';
 
 export function defaultWorkers(): number {
   return Math.max(1, availableParallelism() - 1);
-}
-
-function stderrLogger(level = process.env.COLONY_LOG ?? 'info'): Logger {
-  return pino({ level, base: undefined }, pino.destination(2));
 }
 
 function fileLogger(file: string): Logger {
@@ -36,6 +35,11 @@ function fileLogger(file: string): Logger {
 }
 
 /** Resolve when the process is asked to stop (Ctrl-C, service manager). */
+/**
+ * Resolves on SIGINT or SIGTERM. Call it before printing the line that says the process is ready:
+ * whoever waits for that line may signal at once, and a signal with no listener yet kills the
+ * process without its clean shutdown.
+ */
 function untilSignal(): Promise<void> {
   return new Promise((done) => {
     process.once('SIGINT', () => done());
@@ -55,25 +59,81 @@ export async function runCoordinator(o: {
   name?: string;
   mdns?: boolean;
   interface?: string;
+  /** Blob store quota in GiB. @defaultValue 20 */
+  maxStoreGb?: string;
+  /** Fair share: half-life of a user's past usage, in hours. @defaultValue 24 */
+  usageHalfLife?: string;
+  /** Delete finished jobs this many days after they ended. @defaultValue unset: keep them */
+  keepDays?: string;
+  /** Hidden, for tests: how often old finished jobs are looked for (ms). */
+  retentionEvery?: number;
   /** Hidden, for tests: frequent snapshots so crashes can land inside one. */
   snapshotEvery?: number;
+  /** Hidden, for tests: how long a coordinator whose store failed serves reads before it stops. */
+  failStopAfter?: number;
+  logFormat?: string;
 }): Promise<number> {
   const dataDir = o.data ? resolve(o.data) : defaultDataDir();
+  const storeGb = Number(o.maxStoreGb ?? '20');
+  if (!(storeGb > 0))
+    throw new ColonyError('BAD_INPUT', `--max-store-gb: ${o.maxStoreGb} is not a positive number`);
+  const halfLifeHours = Number(o.usageHalfLife ?? '24');
+  if (!(halfLifeHours > 0 && halfLifeHours <= 24 * 365))
+    throw new ColonyError(
+      'BAD_INPUT',
+      `--usage-half-life: ${o.usageHalfLife} is not a number of hours above 0 (at most a year)`,
+    );
+  const keepDays = parseKeepDays(o.keepDays);
   const mdns = mdnsOptions(o);
+  const log = terminalLogger(o.logFormat);
+  // The last resort: an exception nothing caught is a bug; stop with one clear line, not a trace.
+  process.on('uncaughtException', (err) => {
+    log.fatal({ err }, 'uncaught exception');
+    process.stderr.write(
+      `colony coordinator: stopping after an unexpected error: ${err.message}\n`,
+    );
+    process.exit(EXIT_FAILED);
+  });
+  let failStop!: (reason: string) => void;
+  const failed = new Promise<string>((r) => (failStop = r));
   const coordinator = await startCoordinator({
+    onFailStop: (reason) => failStop(reason),
+    ...(o.failStopAfter !== undefined ? { failStopAfterMs: o.failStopAfter } : {}),
     dataDir,
     host: o.host,
     port: parsePort(o.port),
-    logger: stderrLogger(),
+    logger: log,
     ...(o.name ? { name: o.name } : {}),
     ...(mdns ? { mdns } : {}),
     ...(o.snapshotEvery ? { snapshotEveryRecords: o.snapshotEvery } : {}),
+    maxStoreBytes: Math.round(storeGb * 1024 ** 3),
+    usageHalfLifeMs: Math.round(halfLifeHours * 3600_000),
+    ...(keepDays !== undefined ? { keepDays } : {}),
+    ...(o.retentionEvery ? { retentionEveryMs: o.retentionEvery } : {}),
   });
+  const signalled = untilSignal();
   process.stdout.write(`coordinator listening at ${coordinator.url} (data in ${dataDir})\n`);
-  await untilSignal();
-  await coordinator.close();
-  return 0;
+  const reason = await Promise.race([signalled.then(() => undefined), failed]);
+  await coordinator.close().catch((err: unknown) => log.error({ err }, 'close failed'));
+  if (reason === undefined) return 0;
+  process.stderr.write(`colony coordinator: stopping: ${reason}\n`);
+  return EXIT_FAILED;
 }
+
+/** `--keep-days`: undefined when not given; a bad value is refused before anything starts. */
+function parseKeepDays(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const days = Number(text);
+  if (!keepDaysSchema.safeParse(days).success)
+    throw new ColonyError(
+      'BAD_INPUT',
+      `--keep-days: ${text} is not a number of days above 0 and at most ${KEEP_DAYS_MAX} (finished jobs are kept that long after they end)`,
+    );
+  return days;
+}
+
+/** The CLI's exit code for "the operation failed". */
+const EXIT_FAILED = 1;
 
 function parsePort(text: string): number {
   const port = Number(text);
@@ -90,17 +150,51 @@ function parseWorkers(text: string | undefined): number {
   return n;
 }
 
+/** `--task-memory`: MiB each task may use (its JavaScript heap gets half); undefined: the default. */
+function parseTaskMemory(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 64 || n > 1024 * 1024)
+    throw new ColonyError(
+      'BAD_INPUT',
+      `--task-memory: ${text} is not a number of MiB (64 to 1048576)`,
+    );
+  return n;
+}
+
+function parseTags(text: string | undefined): string[] | undefined {
+  if (text === undefined) return undefined;
+  const tags = text
+    .split(',')
+    .map((t) => t.trim())
+    .filter(Boolean);
+  const checked = contributorTagsSchema.safeParse(tags);
+  if (!checked.success)
+    throw new ColonyError(
+      'BAD_INPUT',
+      `--tags: ${text} is not a list of tags (up to 20, each 1-64 letters, digits, ".", "_" or "-")`,
+    );
+  return checked.data;
+}
+
 export async function runContributor(o: {
   join?: string;
   coordinator?: string;
   data?: string;
   workers?: string;
   allowCommands?: boolean;
+  allowNetwork?: boolean;
+  requireSandbox?: boolean;
+  sandbox?: boolean;
+  taskMemory?: string;
   heartbeat?: string;
   policy?: string;
+  tags?: string;
   mdns?: boolean;
   interface?: string;
   panel?: boolean;
+  logBytes?: string;
+  logFormat?: string;
 }): Promise<number> {
   const heartbeatMs = Number(o.heartbeat ?? 2000);
   if (!Number.isInteger(heartbeatMs) || heartbeatMs < 50 || heartbeatMs > 600_000)
@@ -108,37 +202,60 @@ export async function runContributor(o: {
       'BAD_INPUT',
       `--heartbeat: ${o.heartbeat} is not a number of milliseconds (50-600000)`,
     );
-  const log = stderrLogger();
+  const logBytes = Number(o.logBytes ?? 1024 * 1024);
+  if (!Number.isInteger(logBytes) || logBytes < 0 || logBytes > 256 * 1024 * 1024)
+    throw new ColonyError(
+      'BAD_INPUT',
+      `--log-bytes: ${o.logBytes} is not a number of bytes (0 to 268435456)`,
+    );
+  const taskMemoryMb = parseTaskMemory(o.taskMemory);
+  const tags = parseTags(o.tags);
+  const log = terminalLogger(o.logFormat);
   const dataDir = o.data ? resolve(o.data) : join(defaultDataDir(), 'contributor');
-  const link = await establishLink({
-    dataDir,
-    ...(o.join ? { joinToken: o.join } : {}),
-    ...(o.coordinator ? { coordinatorUrl: o.coordinator } : {}),
-    mdns: mdnsOptions(o),
-    log,
-  });
-  const url = link.currentUrl();
   // Without --policy (or settings saved from the panel) it works whenever it is asked, as before;
   // the driver still runs so the panel can pause it and change its settings live.
-  const policy = headlessPolicy(o.policy, () => manager.workerPids(), dataDir);
-  const manager: ContributorManager = new ContributorManager({
-    url,
-    currentUrl: link.currentUrl,
-    tls: link.tls,
-    credential: link.trust.credential,
-    dataDir,
-    maxSlots:
-      o.workers || policy.source === 'default' ? parseWorkers(o.workers) : policy.maxWorkers,
-    allowCommands: o.allowCommands ?? false,
-    heartbeatMs,
-    // A LAN handshake slower than this is a dead address (the coordinator moved): try the next.
-    handshakeTimeoutMs: 4_000,
-    logger: log,
-    policy: policy.driver,
-  });
-  manager.on('disconnected', () => link.refresh());
+  const policy = headlessPolicy(o.policy, () => started?.manager.workerPids() ?? [], dataDir);
+  const joinToken = o.join ?? process.env.COLONY_JOIN;
+  let started: StartedContributor | undefined;
   policy.driver.start();
-  await manager.start();
+  try {
+    started = await startContributor({
+      dataDir,
+      ...(joinToken ? { joinToken } : {}),
+      ...(o.coordinator ? { coordinatorUrl: o.coordinator } : {}),
+      mdns: mdnsOptions(o),
+      log,
+      onPairingRequested: (id, fp) =>
+        process.stdout.write(
+          `pairing requested: approve contributor ${id} (key ${fp.slice(0, 16)}) on the coordinator\n`,
+        ),
+      manager: {
+        maxSlots:
+          o.workers || policy.source === 'default' ? parseWorkers(o.workers) : policy.maxWorkers,
+        allowCommands: o.allowCommands ?? false,
+        allowNetwork: o.allowNetwork ?? false,
+        supervisor: {
+          ...(o.requireSandbox ? { requireSandbox: true } : {}),
+          ...(o.sandbox === false ? { sandbox: 'off' as const } : {}),
+          ...(taskMemoryMb
+            ? { limits: { memoryMb: taskMemoryMb }, maxOldSpaceMb: Math.floor(taskMemoryMb / 2) }
+            : {}),
+        },
+        heartbeatMs,
+        logBytes,
+        ...(tags ? { tags } : {}),
+        version: packageVersion(),
+        // A LAN handshake slower than this is a dead address (the coordinator moved): try the next.
+        handshakeTimeoutMs: 4_000,
+        logger: log,
+        policy: policy.driver,
+      },
+    });
+  } catch (err) {
+    policy.driver.stop();
+    throw err;
+  }
+  const { link, manager, url } = started;
   const panel =
     o.panel === false
       ? undefined
@@ -151,13 +268,13 @@ export async function runContributor(o: {
           save: (s) => policy.save(s),
           logger: log,
         });
+  const signalled = untilSignal();
   if (panel) process.stdout.write(`contributor panel at ${panel.openUrl}\n`);
   process.stdout.write(`contributor ${manager.contributorId} serving ${url}\n`);
-  await untilSignal();
+  await signalled;
   await panel?.close();
   policy.driver.stop();
-  await manager.stop();
-  await link.stop();
+  await started.stop();
   return 0;
 }
 
@@ -167,14 +284,27 @@ interface Local {
   close(): Promise<void>;
 }
 
-/** A coordinator and a contributor on this machine, bound to 127.0.0.1 (SPEC §4 `up`). */
+/**
+ * A coordinator and a contributor on this machine, bound to 127.0.0.1; with `lan`, bound to every
+ * interface and advertised over mDNS so other machines can join (the local contributor still
+ * talks to it over 127.0.0.1).
+ */
 async function startLocal(
   dataDir: string,
   log: Logger,
   workers: number,
   port: number,
+  lan?: { mdns: MdnsOptions; name?: string },
+  keepDays?: number,
 ): Promise<Local> {
-  const coordinator = await startCoordinator({ dataDir, host: '127.0.0.1', port, logger: log });
+  const coordinator = await startCoordinator({
+    dataDir,
+    host: lan ? '0.0.0.0' : '127.0.0.1',
+    port,
+    logger: log,
+    ...(lan ? { mdns: lan.mdns, ...(lan.name ? { name: lan.name } : {}) } : {}),
+    ...(keepDays !== undefined ? { keepDays } : {}),
+  });
   // Same process, same trust: the local contributor is issued its credential directly.
   const contributorDir = join(dataDir, 'contributor');
   await mkdir(contributorDir, { recursive: true, mode: 0o700 });
@@ -204,21 +334,66 @@ async function startLocal(
   };
 }
 
-export async function runUp(o: { data?: string; port: string; workers?: string }): Promise<number> {
+export async function runUp(o: {
+  data?: string;
+  port: string;
+  workers?: string;
+  lan?: boolean;
+  interface?: string;
+  name?: string;
+  keepDays?: string;
+}): Promise<number> {
+  if (!o.lan && (o.interface || o.name))
+    throw new ColonyError('BAD_INPUT', '--interface and --name go with --lan');
+  const keepDays = parseKeepDays(o.keepDays);
+  const workers = parseWorkers(o.workers);
+  const port = parsePort(o.port);
   const dataDir = o.data ? resolve(o.data) : defaultDataDir();
   const local = await startLocal(
     dataDir,
     fileLogger(join(dataDir, 'colony.log')),
-    parseWorkers(o.workers),
-    parsePort(o.port),
+    workers,
+    port,
+    o.lan
+      ? { mdns: o.interface ? { interface: o.interface } : {}, ...(o.name ? { name: o.name } : {}) }
+      : undefined,
+    keepDays,
   );
-  process.stdout.write(
+  const c = local.coordinator;
+  const lines = [
+    `Colony is up at ${c.url}${o.lan ? ` and on the LAN, port ${c.port}` : ''}`,
     // The token rides in the URL fragment, which browsers never send to a server or its logs.
-    `Colony is up at ${local.coordinator.url}\n  GUI: ${local.coordinator.url}/#token=${local.coordinator.identity.adminToken}\n  (the certificate is self-signed: its sha256 is ${local.coordinator.fingerprint})\n  logs: ${join(dataDir, 'colony.log')}\nPress Ctrl-C to stop.\n`,
-  );
-  await untilSignal();
+    `  GUI: ${c.url}/#token=${c.identity.adminToken}`,
+    `  (the certificate is self-signed: its sha256 is ${c.fingerprint})`,
+  ];
+  if (o.lan) {
+    const addresses = lanAddresses(o.interface);
+    const token = formatJoinToken({
+      coordinatorId: c.identity.coordinatorId,
+      fingerprint: c.fingerprint,
+      secret: c.identity.joinSecret,
+    });
+    lines.push(
+      `  LAN addresses: ${addresses.length > 0 ? addresses.map((a) => `${a}:${c.port}`).join(', ') : '(none found)'}`,
+      `  other machines join with: colony contributor --join '${token}'`,
+      '  (they find this coordinator over mDNS; add @ADDRESS:PORT to the token where mDNS cannot reach)',
+    );
+  }
+  lines.push(`  logs: ${join(dataDir, 'colony.log')}`, 'Press Ctrl-C to stop.');
+  const signalled = untilSignal();
+  process.stdout.write(`${lines.join('\n')}\n`);
+  await signalled;
   await local.close();
   return 0;
+}
+
+/** This machine's IPv4 addresses other machines may reach (or the one given with --interface). */
+function lanAddresses(only?: string): string[] {
+  if (only) return [only];
+  return Object.values(networkInterfaces())
+    .flat()
+    .filter((i) => i !== undefined && i.family === 'IPv4' && !i.internal)
+    .map((i) => i!.address);
 }
 
 /** Wait for a job to finish, showing progress; resolves with its final summary. */

@@ -25,7 +25,13 @@ export function errorReply(err: unknown): {
     };
   if (err instanceof StoreError) {
     const status =
-      err.code === 'BLOB_TOO_LARGE' ? 413 : err.code === 'STORE_UNAVAILABLE' ? 503 : 400;
+      err.code === 'BLOB_TOO_LARGE'
+        ? 413
+        : err.code === 'STORE_UNAVAILABLE'
+          ? 503
+          : err.code === 'BAD_TRANSITION'
+            ? 409
+            : 400;
     return { status, body: { error: { code: err.code, message: err.message } } };
   }
   const e = err as { statusCode?: number; code?: string; message?: string };

@@ -1,21 +1,29 @@
 // The desktop app's lifecycle over an Electron-like API: single instance, settings and first-run
-// choice, auto-start, the tray (from tray-model.ts), windows on the coordinator's GUI, and the
-// grid core of the chosen mode running in this process.
+// choice, auto-start, the tray (from tray-model.ts), windows on the coordinator's GUI (its
+// certificate pinned), and the grid core of the chosen mode running in this process — one mode at
+// a time: a switch stops the running one, its workers included, before the other starts.
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import pino from 'pino';
-import { autoStartOf } from '../../shared/app-settings.js';
+import { autoStartOf, type AppMode } from '../../shared/app-settings.js';
 import type { AppStateView } from '../../shared/ipc.js';
-import type { PolicyDecision } from '../../shared/owner-policy.js';
-import { startCoordinator, type RunningCoordinator } from '../grid/coordinator/coordinator.js';
+import { describeWhenActive, type PolicyDecision } from '../../shared/owner-policy.js';
+import {
+  startCoordinator,
+  type CoordinatorOptions,
+  type RunningCoordinator,
+} from '../grid/coordinator/coordinator.js';
+import type { MdnsOptions } from '../grid/discovery/mdns.js';
 import { startContributorMode, type ContributorMode } from './contributor-mode.js';
 import type { ElectronLike, TrayLike, WindowLike } from './electron-like.js';
 import { handleAll } from './ipc.js';
+import { POLICY_KEY, readPolicySeed } from './policy-seed.js';
 import { SettingsStore, seedCandidates } from './settings-store.js';
 import { trayModel, type TrayAction } from './tray-model.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
+const firstRunUrl = pathToFileURL(path.join(here, 'first-run.html')).href;
 
 export interface AppOptions {
   /** @defaultValue Date.now */
@@ -24,6 +32,12 @@ export interface AppOptions {
   refreshMs?: number;
   /** Contributor policy sampling. @defaultValue 2000 */
   sampleMs?: number;
+  /** mDNS: the coordinator advertises itself (when on the LAN), contributors look for it. @defaultValue {} */
+  mdns?: MdnsOptions | false;
+  /** Skip the single-instance lock (the self-test runs two apps in one process). */
+  noSingleInstance?: boolean;
+  /** For tests: coordinator options (journal I/O that fails on demand, a short fail-stop delay). */
+  coordinator?: Pick<CoordinatorOptions, 'journalIo' | 'failStopAfterMs' | 'retentionEveryMs'>;
 }
 
 export class ColonyApp {
@@ -32,7 +46,17 @@ export class ColonyApp {
   window: WindowLike | undefined;
   contributor: ContributorMode | undefined;
   coordinator: RunningCoordinator | undefined;
+  /** Why the chosen mode is not running, shown in the tray and the app state. */
+  modeError: string | undefined;
+  /** Settles when the latest mode switch has finished (started, or failed with `modeError`). */
+  modeReady: Promise<void> = Promise.resolve();
+  /** Aborts the mode start under way (a contributor may wait for pairing approval for hours). */
+  private starting: AbortController | undefined;
+  /** The latest window's page load; rejects if it failed (e.g. a certificate that is not pinned). */
+  windowLoaded: Promise<void> = Promise.resolve();
   private refreshTimer: NodeJS.Timeout | undefined;
+  /** The page the window was opened on. */
+  private windowUrl: string | undefined;
   private readonly now: () => number;
 
   constructor(
@@ -45,7 +69,7 @@ export class ColonyApp {
   /** Returns false when another instance already runs (it is shown instead and we quit). */
   async start(): Promise<boolean> {
     const { app } = this.e;
-    if (!app.requestSingleInstanceLock()) {
+    if (!this.o.noSingleInstance && !app.requestSingleInstanceLock()) {
       app.quit();
       return false;
     }
@@ -56,36 +80,45 @@ export class ColonyApp {
     this.store = await SettingsStore.open(
       app.getPath('userData'),
       seedCandidates({ argv: app.argv, env: process.env, exeDir, resourcesDir: app.resourcesPath }),
+      { name: POLICY_KEY, read: () => readPolicySeed() },
     );
     this.applyAutoStart();
-    handleAll(this.e.ipc, {
-      'app:state': () => this.state(),
-      'app:choose-mode': async ({ mode }) => {
-        const s = await this.store!.setMode(mode);
-        this.applyAutoStart();
-        await this.startMode();
-        return s;
+    handleAll(
+      this.e.ipc,
+      {
+        'app:state': () => this.state(),
+        'app:choose-mode': async ({ mode }) => {
+          const s = await this.store!.setMode(mode);
+          this.applyAutoStart();
+          // Not awaited: a contributor may wait for an admin's approval; a failure shows in the
+          // app state (`error`) and the tray, and `modeReady` settles when the switch is done.
+          void this.switchMode().catch(() => undefined);
+          return s;
+        },
+        'app:set-auto-start': async ({ enabled }) => {
+          const s = await this.store!.update((x) => ({ ...x, autoStart: enabled }));
+          this.applyAutoStart();
+          return s;
+        },
+        'policy:set': async (policy) => {
+          const s = await this.store!.update((x) => ({
+            ...x,
+            contributor: { ...x.contributor, policy },
+          }));
+          this.contributor?.driver.policy.setSettings(s.contributor.policy);
+          this.contributor?.driver.tick();
+          return s.contributor.policy;
+        },
+        'policy:pause': ({ kind }) => this.act(kind === '1h' ? 'pause-1h' : `pause-${kind}`),
+        'policy:resume': () => this.act('resume'),
       },
-      'app:set-auto-start': async ({ enabled }) => {
-        const s = await this.store!.update((x) => ({ ...x, autoStart: enabled }));
-        this.applyAutoStart();
-        return s;
-      },
-      'policy:set': async (policy) => {
-        const s = await this.store!.update((x) => ({
-          ...x,
-          contributor: { ...x.contributor, policy },
-        }));
-        this.contributor?.driver.policy.setSettings(s.contributor.policy);
-        this.contributor?.driver.tick();
-        return s.contributor.policy;
-      },
-      'policy:pause': ({ kind }) => this.act(kind === '1h' ? 'pause-1h' : `pause-${kind}`),
-      'policy:resume': () => this.act('resume'),
-    });
+      // Only Colony's own page with the bridge (the first run) may ask anything of the app.
+      (url) => url === firstRunUrl,
+    );
     this.tray = this.e.createTray('disconnected');
     if (this.store.firstRun) this.openWindow();
-    else await this.startMode();
+    // Not awaited: pairing without a token waits for an admin; `modeReady` says when it settled.
+    else void this.switchMode().catch(() => undefined);
     this.refresh();
     this.refreshTimer = setInterval(() => this.refresh(), this.o.refreshMs ?? 2000);
     this.refreshTimer.unref();
@@ -94,11 +127,10 @@ export class ColonyApp {
 
   async stop(): Promise<void> {
     clearInterval(this.refreshTimer);
-    await this.contributor?.stop();
-    await this.coordinator?.close();
+    this.starting?.abort();
+    await this.modeReady;
+    await this.stopModes(undefined);
     this.tray?.destroy();
-    this.contributor = undefined;
-    this.coordinator = undefined;
   }
 
   state(): AppStateView {
@@ -109,6 +141,7 @@ export class ColonyApp {
       mode: s.mode,
       autoStart: autoStartOf(s),
       ...(this.guiUrl() ? { guiUrl: this.guiUrl() } : {}),
+      ...(this.modeError ? { error: this.modeError } : {}),
       ...(s.mode === 'contributor'
         ? {
             contributor: {
@@ -165,8 +198,14 @@ export class ColonyApp {
       mode: s.mode,
       now: this.now(),
       ...(status ? { manager: status } : {}),
-      ...(this.contributor ? { decision: this.contributor.driver.current() } : {}),
-      ...(this.coordinator ? { contributors: this.coordinator.engine.sessions.size } : {}),
+      ...(this.contributor
+        ? {
+            decision: this.contributor.driver.current(),
+            whenActive: describeWhenActive(this.contributor.driver.policy.settings),
+          }
+        : {}),
+      ...(this.coordinator ? { contributors: this.coordinator.engine.sessionCount } : {}),
+      ...(this.modeError ? { error: this.modeError } : {}),
     });
     this.tray.render(model, (a) => {
       this.act(a).catch((err: unknown) =>
@@ -175,17 +214,75 @@ export class ColonyApp {
     });
   }
 
-  private async startMode(): Promise<void> {
+  /** Stops what runs that is not the chosen mode, then starts the chosen one; one at a time. */
+  private switchMode(): Promise<void> {
+    const run = this.modeReady.then(async () => {
+      const mode = this.store!.get().mode;
+      await this.stopModes(mode);
+      this.modeError = undefined;
+      const starting = new AbortController();
+      this.starting = starting;
+      try {
+        await this.startMode(starting.signal);
+      } catch (err) {
+        this.modeError = err instanceof Error ? err.message : String(err);
+        process.stderr.write(`colony: ${mode ?? 'no'} mode did not start: ${this.modeError}\n`);
+        throw err;
+      } finally {
+        if (this.starting === starting) this.starting = undefined;
+        this.refresh();
+      }
+      this.showModePage();
+    });
+    this.modeReady = run.catch(() => undefined);
+    return run;
+  }
+
+  /** The coordinator cannot go on: it stops, and the tray and the app state say why until a restart. */
+  private async coordinatorFailed(reason: string): Promise<void> {
+    this.modeError = `the coordinator stopped: ${reason}`;
+    process.stderr.write(`colony: ${this.modeError}\n`);
+    await this.stopModes(undefined).catch((err: unknown) =>
+      process.stderr.write(`colony: closing the failed coordinator: ${String(err)}\n`),
+    );
+    this.refresh();
+  }
+
+  /** Stops every running mode other than `keep`: a contributor with its workers, a coordinator. */
+  private async stopModes(keep: AppMode | undefined): Promise<void> {
+    if (keep !== 'contributor' && this.contributor) {
+      const c = this.contributor;
+      this.contributor = undefined;
+      await c.stop();
+    }
+    if (keep !== 'coordinator' && this.coordinator) {
+      const c = this.coordinator;
+      this.coordinator = undefined;
+      this.e.pinCertificate(undefined);
+      await c.close();
+    }
+  }
+
+  private async startMode(signal: AbortSignal): Promise<void> {
     const s = this.store!.get();
     const dataDir = this.e.app.getPath('userData');
+    const mdns = this.o.mdns ?? {};
     if (s.mode === 'coordinator' && !this.coordinator) {
+      const lan = s.coordinator.lan;
       this.coordinator = await startCoordinator({
         dataDir: path.join(dataDir, 'coordinator'),
-        host: s.coordinator.lan ? '0.0.0.0' : '127.0.0.1',
+        host: lan ? '0.0.0.0' : '127.0.0.1',
         port: s.coordinator.port,
         logger: pino({ level: 'info' }),
+        // On the LAN it says where it is over mDNS, as `colony up --lan` does.
+        ...(lan && mdns ? { mdns } : {}),
+        ...(s.coordinator.keepDays !== undefined ? { keepDays: s.coordinator.keepDays } : {}),
+        ...this.o.coordinator,
+        // Its store failed (disk full, I/O error): after the grace for reads, stop it and say why.
+        onFailStop: (reason) => void this.coordinatorFailed(reason),
       });
-      this.openWindow();
+      // Windows trust exactly this certificate from now on.
+      this.e.pinCertificate(this.coordinator.fingerprint);
     } else if (s.mode === 'contributor' && !this.contributor) {
       const unpacked = path.join(
         this.e.app.resourcesPath,
@@ -193,7 +290,9 @@ export class ColonyApp {
       );
       this.contributor = await startContributorMode(this.e, s, {
         dataDir,
+        mdns,
         now: this.now,
+        signal,
         panel: {
           save: async (policy) => {
             await this.store!.update((x) => ({ ...x, contributor: { ...x.contributor, policy } }));
@@ -212,18 +311,49 @@ export class ColonyApp {
     return this.coordinator?.url ?? this.contributor?.coordinatorUrl;
   }
 
-  /** What a window shows: the coordinator's GUI, the contributor's own panel, or the first run. */
-  private windowUrl(): string | undefined {
-    return this.coordinator?.url ?? this.contributor?.panel.openUrl;
+  /**
+   * What a window shows: the coordinator's GUI (the admin token in the fragment, which no request
+   * carries and the GUI drops from the address at once), the contributor's own panel, or the first
+   * run (the only page given the preload's bridge).
+   */
+  private page(): { url: string; preload?: string } {
+    const c = this.coordinator;
+    if (c) return { url: `${c.url}/#token=${encodeURIComponent(c.identity.adminToken)}` };
+    const panel = this.contributor?.panel.openUrl;
+    if (panel) return { url: panel };
+    return { url: firstRunUrl, preload: path.join(here, 'preload.cjs') };
   }
 
   private openWindow(): void {
     if (this.window && !this.window.isDestroyed()) return this.window.show();
-    const w = this.e.createWindow({ title: 'Colony', preload: path.join(here, 'preload.mjs') });
+    const page = this.page();
+    const w = this.e.createWindow({
+      title: 'Colony',
+      ...(page.preload ? { preload: page.preload } : {}),
+    });
     this.window = w;
-    w.onClosed(() => (this.window = undefined));
-    const url = this.windowUrl() ?? pathToFileURL(path.join(here, 'first-run.html')).href;
-    void w.loadURL(url).then(() => w.show());
+    this.windowUrl = page.url;
+    w.onClosed(() => {
+      if (this.window === w) this.window = undefined;
+    });
+    this.windowLoaded = w.loadURL(page.url).then(() => w.show());
+    this.windowLoaded.catch((err: unknown) =>
+      process.stderr.write(`colony: the window could not load its page: ${String(err)}\n`),
+    );
+  }
+
+  /** After a switch: the coordinator's window opens; an open window moves to the new mode's page. */
+  private showModePage(): void {
+    const open = this.window && !this.window.isDestroyed() ? this.window : undefined;
+    if (!open) {
+      if (this.coordinator) this.openWindow();
+      return;
+    }
+    if (this.windowUrl === this.page().url) return;
+    // A page's bridge is fixed when its window is made: a new page gets a window of its own.
+    open.close();
+    this.window = undefined;
+    this.openWindow();
   }
 
   private applyAutoStart(): void {

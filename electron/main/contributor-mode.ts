@@ -1,22 +1,29 @@
-// Contributor mode of the desktop app: the grid's manager with workers forked from Electron's own
-// binary (ELECTRON_RUN_AS_NODE), under the owner policy fed by the desktop's idle time and lock state.
+// Contributor mode of the desktop app: the grid's contributor start (join token traded for a
+// credential of its own, pairing, or the stored credential; TLS pinned) with workers forked from
+// Electron's own binary (ELECTRON_RUN_AS_NODE), under the owner policy fed by the desktop's idle
+// time and lock state.
+import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import type { AppSettings } from '../../shared/app-settings.js';
 import type { OwnerPolicySettings, SnoozeKind } from '../../shared/owner-policy.js';
-import { ContributorManager } from '../grid/contributor/manager.js';
-import { startPanelServer, type RunningPanel } from '../grid/contributor/panel-server.js';
-import { OwnerPolicy } from '../grid/contributor/owner-policy.js';
-import { PolicyDriver } from '../grid/contributor/policy-driver.js';
-import { OtherCpuSampler } from '../grid/contributor/policy-sampler.js';
-import { parseJoinToken } from '../grid/trust/join-token.js';
+import type { ContributorManager } from '../grid/contributor/manager/manager.js';
+import { startPanelServer, type RunningPanel } from '../grid/contributor/panel/panel-server.js';
+import { OwnerPolicy } from '../grid/contributor/policy/owner-policy.js';
+import { PolicyDriver } from '../grid/contributor/policy/policy-driver.js';
+import { fullScreenProbe } from '../grid/contributor/policy/fullscreen-probe.js';
+import { OtherCpuSampler, sensorSample } from '../grid/contributor/policy/policy-sampler.js';
+import { startContributor, type StartedContributor } from '../grid/contributor/start.js';
+import type { MdnsOptions } from '../grid/discovery/mdns.js';
 import type { ElectronLike } from './electron-like.js';
 
 export interface ContributorMode {
   manager: ContributorManager;
   driver: PolicyDriver;
-  coordinatorUrl: string;
+  /** Where the coordinator is now (discovery may move it). */
+  readonly coordinatorUrl: string;
+  contributorId: string;
   /** The owner's panel on 127.0.0.1 (the window loads its `openUrl`). */
   panel: RunningPanel;
   stop(): Promise<void>;
@@ -39,24 +46,34 @@ export async function startContributorMode(
   s: AppSettings,
   o: {
     dataDir: string;
+    /** mDNS to find the coordinator (and pair without a token), or false. */
+    mdns: MdnsOptions | false;
     workerPath?: string;
     sampleMs?: number;
     now?: () => number;
     panel?: PanelHooks;
+    /** Gives up waiting for the coordinator (discovery, pairing approval) and stops. */
+    signal?: AbortSignal;
   },
 ): Promise<ContributorMode | undefined> {
+  const dataDir = path.join(o.dataDir, 'contributor');
   const token = s.contributor.joinToken;
-  if (!token) return undefined; // not paired yet: the panel asks for a token
-  const join = parseJoinToken(token);
-  const url = s.contributor.coordinatorUrl ?? (join.address ? `http://${join.address}` : undefined);
-  if (!url) return undefined;
-  const policy = new OwnerPolicy(s.contributor.policy, { cores: os.availableParallelism() });
+  const paired = existsSync(path.join(dataDir, 'trust.json'));
+  // Nothing to join with, nothing stored and no LAN to pair over: the window asks for a token.
+  if (!token && !paired && !o.mdns) return undefined;
+  const policy = new OwnerPolicy(s.contributor.policy, {
+    cores: os.availableParallelism(),
+    platform: process.platform,
+  });
   const now = o.now ?? Date.now;
   policy.restoreSnooze(s.contributor.snooze, now());
   // The sampler needs the manager's worker pids, and the manager needs the sampler's driver.
-  const ref: { manager?: ContributorManager } = {};
-  const cpu = new OtherCpuSampler({ ownPids: () => ref.manager?.workerPids() ?? [] });
+  const ref: { started?: StartedContributor } = {};
+  const cpu = new OtherCpuSampler({ ownPids: () => ref.started?.manager.workerPids() ?? [] });
   const idleThreshold = Math.max(1, Math.round(s.contributor.policy.idleMinutes * 60));
+  // Electron's screen and window APIs describe displays and our own windows, not the window in
+  // front: the platform's query tells that (fullscreen-probe.ts).
+  const sensors = sensorSample({ fullScreen: fullScreenProbe() });
   const driver = new PolicyDriver({
     policy,
     now,
@@ -67,52 +84,78 @@ export async function startContributorMode(
       remoteSession: remoteSession(process.env),
       otherCpuLoad: cpu.sample(),
       onBattery: e.powerMonitor.isOnBatteryPower(),
+      ...sensors(),
     }),
   });
-  const manager = new ContributorManager({
-    url,
-    credential: join.secret,
-    dataDir: path.join(o.dataDir, 'contributor'),
-    maxSlots: policy.maxWorkers,
-    allowCommands: s.contributor.allowCommands,
-    logger: pino(
-      { level: 'info' },
-      pino.destination({ dest: path.join(o.dataDir, 'contributor.log'), mkdir: true, sync: false }),
-    ),
-    supervisor: {
-      execPath: e.app.execPath,
-      env: { ELECTRON_RUN_AS_NODE: '1' },
-      ...(o.workerPath ? { workerPath: o.workerPath } : {}),
-    },
-    policy: driver,
-  });
-  ref.manager = manager;
+  const log = pino(
+    { level: 'info' },
+    pino.destination({ dest: path.join(o.dataDir, 'contributor.log'), mkdir: true, sync: false }),
+  );
   driver.start();
-  await manager.start();
-  const m = manager;
-  const panel = await startPanelServer({
-    dataDir: path.join(o.dataDir, 'contributor'),
-    manager,
-    coordinator: () => ({ id: join.coordinatorId, url }),
-    driver,
-    settings: () => driver.policy.settings,
-    save: async (next) => {
-      await o.panel?.save(next);
-    },
-    ...(o.panel
-      ? { pause: (kind: SnoozeKind) => o.panel!.pause(kind), resume: () => o.panel!.resume() }
-      : {}),
-    now,
-  });
+  let started: StartedContributor;
+  try {
+    started = await startContributor({
+      dataDir,
+      ...(token ? { joinToken: token } : {}),
+      ...(s.contributor.coordinatorUrl ? { coordinatorUrl: s.contributor.coordinatorUrl } : {}),
+      mdns: o.mdns,
+      log,
+      ...(o.signal ? { signal: o.signal } : {}),
+      manager: {
+        maxSlots: policy.maxWorkers,
+        version: e.app.getVersion(),
+        allowCommands: s.contributor.allowCommands,
+        ...(s.contributor.tags ? { tags: s.contributor.tags } : {}),
+        logger: log,
+        supervisor: {
+          execPath: e.app.execPath,
+          env: { ELECTRON_RUN_AS_NODE: '1' },
+          ...(o.workerPath ? { workerPath: o.workerPath } : {}),
+        },
+        policy: driver,
+      },
+    });
+  } catch (err) {
+    driver.stop();
+    log.flush();
+    throw err;
+  }
+  ref.started = started;
+  const { link, manager } = started;
+  let panel: RunningPanel;
+  try {
+    panel = await startPanelServer({
+      dataDir,
+      manager,
+      coordinator: () => ({ id: link.trust.coordinatorId, url: link.currentUrl() }),
+      driver,
+      settings: () => driver.policy.settings,
+      save: async (next) => {
+        await o.panel?.save(next);
+      },
+      ...(o.panel
+        ? { pause: (kind: SnoozeKind) => o.panel!.pause(kind), resume: () => o.panel!.resume() }
+        : {}),
+      now,
+    });
+  } catch (err) {
+    driver.stop();
+    await started.stop();
+    throw err;
+  }
   return {
-    manager: m,
+    manager,
     driver,
-    coordinatorUrl: url,
+    get coordinatorUrl() {
+      return link.currentUrl();
+    },
+    contributorId: manager.contributorId,
     panel,
     async stop() {
       await panel.close();
       driver.stop();
-      await m.stop();
+      await started.stop();
+      log.flush();
     },
   };
 }

@@ -10,8 +10,10 @@ export interface TrayLike {
 
 export interface WindowLike {
   show(): void;
+  /** Loads a page; the window then stays on that page's origin (window-security.ts). */
   loadURL(url: string): Promise<void>;
   isDestroyed(): boolean;
+  close(): void;
   onClosed(listener: () => void): void;
 }
 
@@ -29,6 +31,8 @@ export interface ElectronLike {
     resourcesPath: string;
     /** The binary that runs workers (with ELECTRON_RUN_AS_NODE=1). */
     execPath: string;
+    /** The app's version (package.json's), told to the coordinator by a contributor. */
+    getVersion(): string;
   };
   powerMonitor: {
     /** Seconds since the last keyboard/mouse input. */
@@ -37,6 +41,12 @@ export interface ElectronLike {
     isOnBatteryPower(): boolean;
   };
   ipc: IpcMainLike;
+  /**
+   * The one certificate windows accept (sha256 hex), or none: every HTTPS page a window loads is
+   * checked against it (`session.setCertificateVerifyProc` with window-security.ts's verdict).
+   */
+  pinCertificate(fingerprint: string | undefined): void;
   createTray(icon: TrayIcon): TrayLike;
-  createWindow(o: { title: string; preload: string }): WindowLike;
+  /** `preload` only for Colony's own local pages (first run); remote pages get no bridge. */
+  createWindow(o: { title: string; preload?: string }): WindowLike;
 }

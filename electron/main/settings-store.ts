@@ -11,17 +11,36 @@ import {
   settingsFromSeed,
   type AppMode,
   type AppSettings,
+  type SeedConfig,
 } from '../../shared/app-settings.js';
 import { parseOrThrow } from '../../shared/validate.js';
 
 export const SEED_FILE = 'colony-config.json';
 
-/** Where a seed may be: `--colony-config=FILE`, COLONY_CONFIG, then beside the app and its resources. */
+/**
+ * The machine-wide place an administrator's tools (group policy files, MDM, config management)
+ * put the seed: %ProgramData%\Colony on Windows, /Library/Application Support/Colony on macOS,
+ * /etc/colony elsewhere.
+ */
+export function machineSeedFile(platform: NodeJS.Platform, env: NodeJS.ProcessEnv): string {
+  if (platform === 'win32')
+    return path.win32.join(env.ProgramData ?? 'C:\\ProgramData', 'Colony', SEED_FILE);
+  if (platform === 'darwin')
+    return path.posix.join('/Library/Application Support/Colony', SEED_FILE);
+  return path.posix.join('/etc/colony', SEED_FILE);
+}
+
+/**
+ * Where a seed may be, first found wins: `--colony-config=FILE`, COLONY_CONFIG, the machine-wide
+ * file, then beside the app and in its resources (where the installers copy one).
+ */
 export function seedCandidates(o: {
   argv: string[];
   env: NodeJS.ProcessEnv;
   exeDir: string;
   resourcesDir?: string;
+  /** @defaultValue process.platform */
+  platform?: NodeJS.Platform;
 }): string[] {
   const arg = o.argv
     .find((a) => a.startsWith('--colony-config='))
@@ -29,6 +48,7 @@ export function seedCandidates(o: {
   return [
     ...(arg ? [arg] : []),
     ...(o.env.COLONY_CONFIG ? [o.env.COLONY_CONFIG] : []),
+    machineSeedFile(o.platform ?? process.platform, o.env),
     path.join(o.exeDir, SEED_FILE),
     ...(o.resourcesDir ? [path.join(o.resourcesDir, SEED_FILE)] : []),
   ];
@@ -43,8 +63,15 @@ export class SettingsStore {
     readonly seededFrom: string | undefined,
   ) {}
 
-  /** Reads `<dir>/settings.json`; without one, seeds from the first seed file that exists. */
-  static async open(dir: string, seeds: string[] = []): Promise<SettingsStore> {
+  /**
+   * Reads `<dir>/settings.json`; without one, seeds from the first seed file that exists, else
+   * from `policy` (the Windows registry policy of policy-seed.ts), else starts unset.
+   */
+  static async open(
+    dir: string,
+    seeds: string[] = [],
+    policy?: { name: string; read: () => Promise<SeedConfig | undefined> },
+  ): Promise<SettingsStore> {
     const file = path.join(dir, 'settings.json');
     let text: string | undefined;
     try {
@@ -58,13 +85,16 @@ export class SettingsStore {
         parseOrThrow(appSettingsSchema, JSON.parse(text), file),
         undefined,
       );
-    const seed = seeds.find((s) => existsSync(s));
-    const settings = seed
+    const seedFile = seeds.find((s) => existsSync(s));
+    const fromPolicy = seedFile ? undefined : await policy?.read();
+    const settings = seedFile
       ? settingsFromSeed(
-          parseOrThrow(seedConfigSchema, YAML.parse(await readFile(seed, 'utf8')), seed),
+          parseOrThrow(seedConfigSchema, YAML.parse(await readFile(seedFile, 'utf8')), seedFile),
         )
-      : appSettingsSchema.parse({});
-    const store = new SettingsStore(file, settings, seed);
+      : fromPolicy
+        ? settingsFromSeed(fromPolicy)
+        : appSettingsSchema.parse({});
+    const store = new SettingsStore(file, settings, seedFile ?? (fromPolicy && policy?.name));
     await store.write(settings);
     return store;
   }

@@ -23,14 +23,32 @@ export interface TrayInput {
   /** The contributor manager's status; undefined before it started. */
   manager?: { connected: boolean; running: { progress?: number }[]; coordinator?: string };
   decision?: PolicyDecision;
+  /** The mode while the owner uses the machine, in words (describeWhenActive). */
+  whenActive?: string;
   /** Coordinator mode: contributors connected. */
   contributors?: number;
+  /** Why the mode is not running (e.g. the coordinator's certificate did not match). */
+  error?: string;
   now: number;
 }
 
 const SEP: TrayItem = { type: 'separator' };
 
 export function trayModel(x: TrayInput): TrayModel {
+  if (x.error) {
+    const line = `Not running: ${x.error}`;
+    return {
+      icon: 'disconnected',
+      tooltip: `Colony — ${line}`,
+      items: [
+        label(line),
+        SEP,
+        open(x.mode === 'coordinator' ? 'Open Colony' : 'Open panel'),
+        SEP,
+        quit(),
+      ],
+    };
+  }
   if (x.mode === 'coordinator') {
     const n = x.contributors ?? 0;
     const line = `Coordinating: ${n} contributor${n === 1 ? '' : 's'} connected`;
@@ -47,10 +65,21 @@ export function trayModel(x: TrayInput): TrayModel {
     icon === 'disconnected' ? 'Not connected to a coordinator' : (d?.reason ?? 'Starting…');
   const snoozed = d?.cause === 'snooze';
   const items: TrayItem[] = [label(status)];
-  if (running > 0 && icon !== 'disconnected')
+  if (running > 0 && icon !== 'disconnected') {
+    // Throttled: the first `runLimit` run, the others are held suspended.
+    const held = d?.suspend ? running : Math.max(0, running - (d?.runLimit ?? running));
+    const going = running - held;
     items.push(
-      label(`${d?.suspend ? 'Holding' : 'Running'} ${running} task${running === 1 ? '' : 's'}`),
+      label(
+        going === 0
+          ? `Holding ${tasks(running)}`
+          : held > 0
+            ? `Running ${tasks(going)}, holding ${held}`
+            : `Running ${tasks(running)}`,
+      ),
     );
+  }
+  if (x.whenActive) items.push(label(x.whenActive));
   items.push(
     SEP,
     action('Pause for 1 hour', 'pause-1h', !snoozed),
@@ -82,6 +111,7 @@ function iconOf(x: TrayInput, running: number): TrayIcon {
   }
 }
 
+const tasks = (n: number) => `${n} task${n === 1 ? '' : 's'}`;
 const label = (text: string): TrayItem => ({ type: 'label', label: text });
 const action = (text: string, a: TrayAction, enabled = true): TrayItem => ({
   type: 'action',

@@ -1,23 +1,58 @@
-// The coordinator's HTTP API from the browser: the admin token as a Bearer header, errors with fields.
+// The coordinator's HTTP API from the browser: the signed-in person's token as a Bearer header,
+// errors with fields.
 import type { FieldIssue } from '../../shared/errors.js';
 
-const TOKEN_KEY = 'colony.adminToken';
+const TOKEN_KEY = 'colony.token';
 export const API = '/api/v1';
 
-/** Take the admin token from `#token=...` once, keep it for this tab, and drop it from the URL. */
-export function captureToken(): void {
+/**
+ * Take a token from `#token=...` once (the desktop app and `colony up` open the GUI so), keep it
+ * for this tab only, and drop it from the URL.
+ */
+export function captureToken(): boolean {
   const match = /^#token=([^&]+)/.exec(window.location.hash);
-  if (!match?.[1]) return;
+  if (!match?.[1]) return false;
   sessionStorage.setItem(TOKEN_KEY, decodeURIComponent(match[1]));
   history.replaceState(null, '', `${window.location.pathname}${window.location.search}#/`);
+  return true;
 }
 
+/** This tab's token, else the one this browser was asked to keep. */
 export function token(): string | null {
-  return sessionStorage.getItem(TOKEN_KEY);
+  return sessionStorage.getItem(TOKEN_KEY) ?? localStorage.getItem(TOKEN_KEY);
 }
 
-export function setToken(value: string): void {
-  sessionStorage.setItem(TOKEN_KEY, value.trim());
+/**
+ * Use `value` from now on: for this tab only (sessionStorage), or kept in this browser across
+ * restarts (localStorage) when the person asked for it. A kept token stays kept when replaced
+ * (a rotation in Settings).
+ */
+export function setToken(value: string, keep = kept()): void {
+  const t = value.trim();
+  sessionStorage.setItem(TOKEN_KEY, t);
+  if (keep) localStorage.setItem(TOKEN_KEY, t);
+  else localStorage.removeItem(TOKEN_KEY);
+}
+
+/** Is the token in use the one this browser keeps? */
+export function kept(): boolean {
+  const t = localStorage.getItem(TOKEN_KEY);
+  return t !== null && t === token();
+}
+
+/** Sign-out: the token leaves both storages. */
+export function clearToken(): void {
+  sessionStorage.removeItem(TOKEN_KEY);
+  localStorage.removeItem(TOKEN_KEY);
+}
+
+/**
+ * Called when the coordinator answers 401 to a request made with `used`: that token was removed,
+ * rotated or never valid (the listener decides whether it is still the one in use).
+ */
+let onUnauthorized: (used: string) => void = () => undefined;
+export function whenUnauthorized(listener: (used: string) => void): void {
+  onUnauthorized = listener;
 }
 
 export class ApiError extends Error {
@@ -54,6 +89,8 @@ export async function request(method: string, path: string, body?: unknown): Pro
     throw new ApiError(0, 'UNREACHABLE', `cannot reach the coordinator (${String(err)})`);
   }
   if (res.ok) return res;
+  const used = headers.authorization?.slice('Bearer '.length);
+  if (res.status === 401 && used !== undefined) onUnauthorized(used);
   throw await apiErrorOf(res);
 }
 

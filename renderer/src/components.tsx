@@ -3,6 +3,7 @@ import { useState } from 'react';
 import type { JobSummary } from '../../shared/api.js';
 import { api, ApiError } from './api.js';
 import { percent } from './format.js';
+import { jobChangeRefusal, useMe } from './session.js';
 import { grid } from './store.js';
 
 export function StateBadge({ state }: { state: string }) {
@@ -26,7 +27,11 @@ export function ProgressBar({ job }: { job: JobSummary }) {
     >
       <span className="seg ok" style={{ width: w(succeeded) }} />
       <span className="seg bad" style={{ width: w(failed) }} />
-      <span className="seg run" style={{ width: w(running) }} />
+      {/* A summary read mid-change can count a task running and done at once: never past 100 %. */}
+      <span
+        className="seg run"
+        style={{ width: w(Math.max(0, Math.min(running, total - succeeded - failed - cancelled))) }}
+      />
       <span className="seg off" style={{ width: w(cancelled) }} />
       <span className="label" data-testid="progress-label">
         {percent(done, job.taskCount)}
@@ -35,13 +40,28 @@ export function ProgressBar({ job }: { job: JobSummary }) {
   );
 }
 
-/** The API's reason for a job with work and nothing running, in words. */
+/** The API's reason for a job with work and nothing running, or why it failed as a whole. */
 export function WhyNotRunning({ job }: { job: JobSummary }) {
+  if (job.error)
+    return (
+      <div className="why" role="alert" data-testid="job-error">
+        <strong>Why did it fail?</strong> {job.error}
+      </div>
+    );
   if (!job.reason) return null;
   return (
     <div className="why" role="status" data-testid="why">
       <strong>Why isn’t it running?</strong> {job.reason}
     </div>
+  );
+}
+
+/** Where a person without the role for a page ends up (a typed-in address, an old bookmark). */
+export function NotAllowed({ reason }: { reason: string }) {
+  return (
+    <p className="notice" role="status" data-testid="not-allowed">
+      {reason}
+    </p>
   );
 }
 
@@ -54,8 +74,12 @@ export function ErrorText({ error }: { error: unknown }) {
   );
 }
 
-/** Cancel, re-run failed tasks, raise priority: each answers with the job's new summary. */
+/**
+ * Cancel, re-run failed tasks, raise priority: each answers with the job's new summary. Someone
+ * whose role cannot change this job sees them disabled, with the reason.
+ */
 export function JobActions({ job, compact = false }: { job: JobSummary; compact?: boolean }) {
+  const refusal = jobChangeRefusal(useMe(), job);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
   const act = async (path: string, body?: unknown) => {
@@ -70,13 +94,16 @@ export function JobActions({ job, compact = false }: { job: JobSummary; compact?
     }
   };
   const live = job.state === 'queued' || job.state === 'running';
+  const off = busy || refusal !== null;
+  const why = refusal ?? undefined;
   return (
-    <div className="actions">
+    <div className="actions" data-refusal={why}>
       {live && (
         <button
           type="button"
           className="danger"
-          disabled={busy}
+          disabled={off}
+          title={why}
           onClick={() => void act('cancel')}
           aria-label={`Cancel ${job.name}`}
         >
@@ -84,19 +111,25 @@ export function JobActions({ job, compact = false }: { job: JobSummary; compact?
         </button>
       )}
       {job.counts.failed > 0 && (
-        <button type="button" disabled={busy} onClick={() => void act('retry')}>
+        <button type="button" disabled={off} title={why} onClick={() => void act('retry')}>
           Re-run failed
         </button>
       )}
       {live && (
         <button
           type="button"
-          disabled={busy}
+          disabled={off}
           onClick={() => void act('priority', { priority: Math.min(1000, job.priority + 1) })}
-          title={`Priority ${job.priority}; higher runs first`}
+          title={why ?? `Priority ${job.priority}; higher runs first`}
+          aria-label={compact ? `Raise priority of ${job.name}` : undefined}
         >
           {compact ? '▲' : 'Raise priority'}
         </button>
+      )}
+      {refusal && !compact && (live || job.counts.failed > 0) && (
+        <span className="muted small" data-testid="action-refusal">
+          {refusal}
+        </span>
       )}
       <ErrorText error={error} />
     </div>

@@ -1,6 +1,6 @@
 // The coordinator's event stream read with fetch (EventSource cannot send the Bearer header).
 import type { GridEvent } from '../../shared/api.js';
-import { API, authHeaders } from './api.js';
+import { API, authHeaders, token } from './api.js';
 
 export type StreamStatus = 'connecting' | 'live' | 'down' | 'unauthorized';
 
@@ -19,7 +19,13 @@ function parseBlocks(buffer: string, emit: (e: GridEvent) => void): string {
   return rest;
 }
 
-/** Stays connected, retrying with backoff; `onStatus('live')` marks each (re)connection. */
+/** The server writes a keep-alive every 15 s: this long without a byte means the stream is dead. */
+const SILENCE_MS = 40_000;
+
+/**
+ * Stays connected, retrying with backoff; `onStatus('live')` marks each (re)connection. Once the
+ * stream dropped, the status stays 'down' through the retries until one succeeds.
+ */
 export function connectEvents(
   onEvent: (e: GridEvent) => void,
   onStatus: (s: StreamStatus) => void,
@@ -27,31 +33,46 @@ export function connectEvents(
   let stopped = false;
   let controller: AbortController | undefined;
   let delay = 500;
+  let everLive = false;
   const run = async (): Promise<void> => {
     while (!stopped) {
       controller = new AbortController();
-      onStatus('connecting');
+      const current = controller;
+      if (!everLive) onStatus('connecting');
+      let watchdog: ReturnType<typeof setTimeout> | undefined;
+      const quiet = () => {
+        clearTimeout(watchdog);
+        watchdog = setTimeout(() => current.abort(), SILENCE_MS);
+      };
       try {
+        const used = token();
         const res = await fetch(`${API}/events`, {
           headers: authHeaders(),
           signal: controller.signal,
         });
         if (res.status === 401 || res.status === 403) {
+          // Refused for a token this tab has since replaced (a rotation): try again with the new one.
+          if (used !== token()) continue;
           onStatus('unauthorized');
           return;
         }
         if (!res.ok || !res.body) throw new Error(`events: ${res.status}`);
         onStatus('live');
+        everLive = true;
         delay = 500;
         const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
         let buffer = '';
+        quiet();
         for (;;) {
           const { value, done } = await reader.read();
           if (done) break;
+          quiet();
           buffer = parseBlocks(buffer + value, onEvent);
         }
       } catch {
         /* dropped: reconnect below */
+      } finally {
+        clearTimeout(watchdog);
       }
       if (stopped) return;
       onStatus('down');

@@ -7,7 +7,11 @@ export type Route =
   | { view: 'job'; id: string; task: number | null }
   | { view: 'submit' }
   | { view: 'contributors' }
+  | { view: 'contributor'; id: string }
+  | { view: 'timeline' }
   | { view: 'settings' }
+  | { view: 'people' }
+  | { view: 'audit' }
   | { view: 'panel' };
 
 export function parseRoute(hash: string): Route {
@@ -23,9 +27,15 @@ export function parseRoute(hash: string): Route {
     case 'submit':
       return { view: 'submit' };
     case 'contributors':
-      return { view: 'contributors' };
+      return parts[1]
+        ? { view: 'contributor', id: decodeURIComponent(parts[1]) }
+        : { view: 'contributors' };
     case 'settings':
+      if (parts[1] === 'people') return { view: 'people' };
+      if (parts[1] === 'audit') return { view: 'audit' };
       return { view: 'settings' };
+    case 'timeline':
+      return { view: 'timeline' };
     case 'panel':
       return { view: 'panel' };
     default:

@@ -1,6 +1,6 @@
 // Live state of the grid in the browser: jobs and contributors from a snapshot, then from events.
 import { useMemo, useSyncExternalStore } from 'react';
-import type { ContributorInfo, GridEvent, JobSummary } from '../../shared/api.js';
+import type { ContributorInfo, GridEvent, JobSummary, TaskRow } from '../../shared/api.js';
 import { api } from './api.js';
 import { connectEvents, type StreamStatus } from './events.js';
 
@@ -22,6 +22,8 @@ class GridStore {
   private snapshot: GridSnapshot | undefined;
   private readonly listeners = new Set<() => void>();
   private readonly taskListeners = new Map<string, Set<TaskListener>>();
+  private readonly rowListeners = new Map<string, Set<(row: TaskRow) => void>>();
+  private readonly anyTaskListeners = new Set<(jobId: string, idx: number) => void>();
   private stop: (() => void) | undefined;
 
   start(): void {
@@ -37,9 +39,18 @@ class GridStore {
   }
 
   restart(): void {
+    this.close();
+    this.start();
+  }
+
+  /** Signed out: the stream ends and nothing of the grid stays on screen. */
+  close(): void {
     this.stop?.();
     this.stop = undefined;
-    this.start();
+    this.jobs.clear();
+    this.contributors.clear();
+    this.status = 'connecting';
+    this.changed();
   }
 
   async reload(): Promise<void> {
@@ -69,11 +80,15 @@ class GridStore {
       case 'job':
         this.jobs.set(e.job.id, e.job);
         break;
+      case 'job-deleted':
+        this.jobs.delete(e.jobId);
+        break;
       case 'contributor':
         this.contributors.set(e.contributor.id, e.contributor);
         break;
       case 'task':
         for (const l of this.taskListeners.get(e.jobId) ?? []) l(e.idx, e.state);
+        for (const l of this.anyTaskListeners) l(e.jobId, e.idx);
         return;
     }
     this.changed();
@@ -84,6 +99,24 @@ class GridStore {
     if (!set) this.taskListeners.set(jobId, (set = new Set()));
     set.add(listener);
     return () => set.delete(listener);
+  }
+
+  /** A task row fetched fresh (by the task panel): the task table shows the same. */
+  taskRow(jobId: string, row: TaskRow): void {
+    for (const l of this.rowListeners.get(jobId) ?? []) l(row);
+  }
+
+  onTaskRow(jobId: string, listener: (row: TaskRow) => void): () => void {
+    let set = this.rowListeners.get(jobId);
+    if (!set) this.rowListeners.set(jobId, (set = new Set()));
+    set.add(listener);
+    return () => set.delete(listener);
+  }
+
+  /** Every task event of every job (the timeline follows them all). */
+  onAnyTask(listener: (jobId: string, idx: number) => void): () => void {
+    this.anyTaskListeners.add(listener);
+    return () => this.anyTaskListeners.delete(listener);
   }
 
   private changed(): void {
@@ -113,10 +146,25 @@ export function useGrid(): GridSnapshot {
   return useSyncExternalStore(grid.subscribe, grid.getSnapshot);
 }
 
+/**
+ * What to call each contributor: its host name, with a short id after it where two share a name
+ * (two contributors on one host are both "vm" otherwise).
+ */
+export function displayNames(contributors: { id: string; name: string }[]): Map<string, string> {
+  const seen = new Map<string, number>();
+  for (const c of contributors) seen.set(c.name, (seen.get(c.name) ?? 0) + 1);
+  return new Map(
+    contributors.map((c) => [
+      c.id,
+      (seen.get(c.name) ?? 0) > 1 ? `${c.name} (${c.id.slice(0, 6)})` : c.name,
+    ]),
+  );
+}
+
 /** Contributor names by id, for tables that only carry ids. */
 export function useContributorNames(): Map<string, string> {
   const { contributors } = useGrid();
-  return useMemo(() => new Map(contributors.map((c) => [c.id, c.name])), [contributors]);
+  return useMemo(() => displayNames(contributors), [contributors]);
 }
 
 export function useJob(id: string): JobSummary | undefined {

@@ -1,4 +1,4 @@
-// Promise (SPEC §8): kill -9 of the coordinator at any moment — submit, assignment, result commit,
+// Promise (docs/promises.md): kill -9 of the coordinator at any moment — submit, assignment, result commit,
 // snapshot — loses no acknowledged job or result, duplicates nothing, and the job still completes.
 import { watch } from 'node:fs';
 import { join } from 'node:path';

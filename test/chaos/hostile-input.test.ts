@@ -1,4 +1,4 @@
-// Promise (SPEC §8): bad input of any kind — job specs, API bodies, protocol frames — gets a clear
+// Promise (docs/promises.md): bad input of any kind — job specs, API bodies, protocol frames — gets a clear
 // 4xx (naming the field) and changes nothing; floods of slow or idle connections do not stop service.
 import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -15,8 +15,23 @@ import {
   startCoordinator,
   type RunningCoordinator,
 } from '../../electron/grid/coordinator/coordinator.js';
-import { joinBodySchema, pairingBodySchema } from '../../electron/grid/coordinator/routes-trust.js';
+import {
+  joinBodySchema,
+  pairingBodySchema,
+} from '../../electron/grid/coordinator/api/routes-trust.js';
+import { MAX_BAD_FRAMES } from '../../electron/grid/coordinator/api/connections.js';
 import { PinnedAgent, pinnedFetch } from '../../electron/grid/trust/pinned.js';
+import { parseJsonBody } from '../../electron/grid/json-body.js';
+
+/** The message parseJsonBody throws for `text`, or undefined. */
+function parseJsonBodyErr(text: string): string | undefined {
+  try {
+    parseJsonBody(text);
+    return undefined;
+  } catch (err) {
+    return (err as Error).message;
+  }
+}
 import { report, scale, sleep } from './helpers/scale.js';
 
 const RUNS = scale(300, 3_000);
@@ -91,6 +106,8 @@ describe('hostile input against a live coordinator', () => {
       logger: pino({ level: 'silent' }),
       maxBodyBytes: 256 * 1024,
       maxTasksPerJob: 5_000,
+      // Hundreds of join/pairing bodies from one address: the limiter is not what this checks.
+      rateLimit: { enrolPerMinute: 1_000_000 },
     });
     agent = new PinnedAgent(coordinator.fingerprint);
     // One real job (never run: no contributor), so the job routes have something to aim at.
@@ -118,7 +135,7 @@ describe('hostile input against a live coordinator', () => {
       duplicated: 0,
       wrong: 0,
       recoveryMs: [],
-      note: `${rejections} rejections, all 4xx/4002; state unchanged`,
+      note: `${rejections} rejections, all 4xx or error frames; state unchanged`,
     });
   });
 
@@ -218,6 +235,55 @@ describe('hostile input against a live coordinator', () => {
     expect(await state()).toEqual(before);
   });
 
+  it('refuses bodies nested 100,000 deep, or over a count limit, with a 400/413 naming the problem', async () => {
+    const before = await state();
+    const deepArray = (n: number) => '['.repeat(n) + ']'.repeat(n);
+    const deepObject = (n: number) => '{"a":'.repeat(n) + '1' + '}'.repeat(n);
+    const inSpec = (inner: string) =>
+      `{"name":"d","runtime":"node","module":${JSON.stringify(goodSpec().module)},"tasks":{"inputs":[${inner}]}}`;
+    const bodies: { body: string; status: number; message: RegExp }[] = [
+      {
+        body: deepArray(100_000),
+        status: 400,
+        message: /^body too deep: (\[0\])+.*nested more than 128 levels$/,
+      },
+      {
+        body: deepObject(40_000),
+        status: 400,
+        message: /^body too deep: a(\.a)+.*nested more than 128 levels$/,
+      },
+      {
+        body: inSpec(deepArray(2_000)),
+        status: 400,
+        message: /^body too deep: tasks\.inputs\[0\](\[0\])+/,
+      },
+      { body: deepArray(129), status: 400, message: /too deep/ },
+      {
+        body: `{${Array.from({ length: 10_001 }, (_, i) => `"k${i}":1`).join(',')}}`,
+        status: 400,
+        message: /^body too many keys/,
+      },
+    ];
+    for (const path of ['/jobs', `/jobs/${jobId}/priority`, '/jobs/dry-run', '/pairing']) {
+      for (const { body, status, message } of bodies) {
+        const res = await api('POST', path, body);
+        cases++;
+        expect(res.status, `${path}: ${JSON.stringify(res.body).slice(0, 200)}`).toBe(status);
+        expect((res.body as { error: { message: string } }).error.message).toMatch(message);
+        rejected(res, true);
+      }
+    }
+    // Past this coordinator's 256 KiB body limit (413 before parsing), under the default limits:
+    expect(parseJsonBodyErr(`[${'1,'.repeat(1_000_000)}1]`)).toBe(
+      'body too many items: (root): an array of more than 1000000 items',
+    );
+    expect(parseJsonBodyErr(JSON.stringify({ name: 'x'.repeat(4 * 1024 * 1024 + 1) }))).toMatch(
+      /^body string too long: name: /,
+    );
+    expect(await state()).toEqual(before);
+    await healthy();
+  });
+
   it(`POST /jobs with ${RUNS} hostile job specs: 4xx naming a field, nothing stored`, async () => {
     const before = await state();
     await fc.assert(
@@ -301,7 +367,7 @@ describe('hostile input against a live coordinator', () => {
     await healthy();
   });
 
-  it(`${RUNS} hostile protocol frames from a joined contributor: closed with 4002, nothing changes`, async () => {
+  it(`${RUNS} hostile protocol frames from a joined contributor: each refused, closed after ${MAX_BAD_FRAMES}, nothing changes`, async () => {
     const join = await api(
       'POST',
       '/join',
@@ -335,14 +401,20 @@ describe('hostile input against a live coordinator', () => {
         agent,
       });
       const messages: string[] = [];
+      let code = 0;
       ws.on('message', (m: Buffer) => messages.push(m.toString('utf8')));
-      const closed = new Promise<number>((r) => ws.once('close', (c) => r(c)));
+      const closed = new Promise<number>((r) =>
+        ws.once('close', (c) => {
+          code = c;
+          r(c);
+        }),
+      );
       await new Promise((r, j) => {
         ws.once('open', r);
         ws.once('error', j);
       });
       ws.send(JSON.stringify(hello));
-      return { ws, messages, closed };
+      return { ws, messages, closed, bad: 0, code: () => code };
     };
     let conn = await open();
     await sleep(100);
@@ -376,6 +448,7 @@ describe('hostile input against a live coordinator', () => {
       },
     );
     let closes = 0;
+    let refused = 0;
     await fc.assert(
       fc.asyncProperty(frame, async (text) => {
         let parsed: unknown;
@@ -391,19 +464,40 @@ describe('hostile input against a live coordinator', () => {
         fc.pre(!valid || !items.some((m) => (m as { type?: string }).type === 'hello'));
         cases++;
         if (conn.ws.readyState !== WebSocket.OPEN) conn = await open();
+        const seen = conn.messages.length;
         conn.ws.send(text);
         if (valid) return; // a result for no live attempt etc.: refused in place, connection stays
-        const code = await Promise.race([conn.closed, sleep(3_000).then(() => 0)]);
-        expect(code).toBe(4002);
-        expect(conn.messages.join('\n')).toMatch(/BAD_INPUT/);
-        closes++;
+        // Each bad frame is refused with an error frame; the connection goes after MAX_BAD_FRAMES.
+        if (conn.messages.length === seen && conn.code() === 0)
+          await new Promise<void>((resolve) => {
+            const done = () => {
+              clearTimeout(timer);
+              conn.ws.off('message', done);
+              conn.ws.off('close', done);
+              resolve();
+            };
+            const timer = setTimeout(done, 5_000);
+            conn.ws.on('message', done);
+            conn.ws.on('close', done);
+          });
+        expect(
+          conn.messages.slice(seen).join('\n'),
+          `frame ${text} (bad frames so far ${conn.bad}, close ${conn.code()})`,
+        ).toMatch(/"type":"error"/);
+        expect(conn.messages.slice(seen).join('\n')).toMatch(/BAD_INPUT|TOO_LARGE/);
+        refused++;
         rejections++;
+        if (++conn.bad === MAX_BAD_FRAMES) {
+          expect(await conn.closed).toBe(4002);
+          closes++;
+        }
       }),
       { numRuns: RUNS },
     );
     conn.ws.close();
     await sleep(100);
-    expect(closes).toBeGreaterThan(RUNS / 2);
+    expect(refused).toBeGreaterThan(RUNS / 2);
+    expect(closes).toBeGreaterThanOrEqual(Math.floor(refused / MAX_BAD_FRAMES));
     expect(await state()).toBe(before);
     await healthy();
   });
@@ -463,7 +557,9 @@ describe('hostile input against a live coordinator', () => {
       console.info(
         `health latency: ${quiet} ms quiet; under ${idle} idle + ${slow} slow-loris TLS connections: median ${latencies.sort((a, b) => a - b)[5]} ms, worst ${worst} ms`,
       );
-      expect(worst).toBeLessThan(5_000);
+      // Not starved: a coordinator that blocks on them would not answer for as long as they hang
+      // on (the figure above is the measure; this bound only tells stalled from slow).
+      expect(worst).toBeLessThan(20_000);
       report({
         kind: 'slow-loris + idle TLS connections',
         faults: idle + slow,

@@ -1,4 +1,4 @@
-// Promise (SPEC §8): cutting a contributor off the network mid-job costs only its running attempts;
+// Promise (docs/promises.md): cutting a contributor off the network mid-job costs only its running attempts;
 // after the link is back it works again, and no task is recorded twice.
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';

@@ -1,4 +1,4 @@
-// Promise (SPEC §6, §8): node tasks run under Node's permission model end to end, command jobs need
+// Promise (docs/trust.md, docs/promises.md): node tasks run under Node's permission model end to end, command jobs need
 // --allow-commands, and no secret (admin token, join secret, credential) ever reaches a log.
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, readdir } from 'node:fs/promises';
@@ -9,7 +9,7 @@ import type { JobSummary } from '../../shared/api.js';
 import { Cluster, startProc, type Proc } from '../integration/helpers/cluster.js';
 import { busyJob } from '../integration/helpers/jobs.js';
 import { allTasks } from './helpers/check.js';
-import { pair } from '../../electron/grid/contributor/enrol.js';
+import { pair } from '../../electron/grid/contributor/link/enrol.js';
 import { report, sleep } from './helpers/scale.js';
 
 describe('security, end to end through a real coordinator and contributor', () => {

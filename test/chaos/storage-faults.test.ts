@@ -1,4 +1,4 @@
-// Promise (SPEC §8) under storage faults: a torn last journal record, a corrupt newest snapshot and a
+// Promise (docs/promises.md) under storage faults: a torn last journal record, a corrupt newest snapshot and a
 // full disk while journaling lose no acknowledged job or result; a full disk refuses new work (503).
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
@@ -132,7 +132,8 @@ describe('storage faults at the coordinator', () => {
       return;
     }
     try {
-      await c.startCoordinator();
+      // Once the journal fails it serves reads for 4 s (so the refusals below can be seen), then stops.
+      await c.startCoordinator(['--fail-stop-after', '4000']);
       await c.startContributor('w', 2);
       const first = await submit(c, 'first', 100, 20);
       const api = await rawApi(c);
@@ -182,8 +183,16 @@ describe('storage faults at the coordinator', () => {
       expect(jobsAfter.map((j) => j.id)).toEqual(jobsBefore.map((j) => j.id));
       expect((await api('GET', '/health', undefined, 'application/json', null)).status).toBe(200);
 
+      // It cannot go on: it stops by itself, non-zero, with one line saying why.
+      const coordinator = c.coordinator!;
+      expect(await coordinator.exited).toBe(1);
+      expect(coordinator.output()).toMatch(
+        /colony coordinator: stopping: the job store failed \(journal write failed: ENOSPC[^\n]*\)[^\n]*restart the coordinator/,
+      );
+      const lastLine = coordinator.output().trim().split('\n').pop();
+      expect(lastLine).toMatch(/^colony coordinator: stopping: the job store failed/);
+      expect(coordinator.output()).not.toMatch(/uncaught|RangeError/);
       // Free the space and restart: every acknowledged job and result is intact, and work goes on.
-      await c.kill(c.coordinator!);
       await writeFile(filler, '');
       const ms = await restart(c);
       const jobs = await (await c.client()).json<JobSummary[]>('GET', '/jobs');
@@ -201,7 +210,7 @@ describe('storage faults at the coordinator', () => {
         duplicated: t.duplicated,
         wrong: t.wrong,
         recoveryMs: [ms],
-        note: `${refusals.length} submits refused 503; restart → serving`,
+        note: `${refusals.length} submits refused 503 with the reason; fail-stop exit 1; restart → serving`,
       });
       expect([t.lost, t.duplicated, t.wrong]).toEqual([0, 0, 0]);
     } finally {

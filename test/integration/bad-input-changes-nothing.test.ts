@@ -47,6 +47,9 @@ describe('bad input of any kind', () => {
       logger: pino({ level: 'silent' }),
       maxBodyBytes: 1_000_000,
       maxTasksPerJob: 10_000,
+      // Every route is called with three bad tokens: more than the default failed-auth limit
+      // allows in a minute (the limit itself is tested in test/chaos/authorization.test.ts).
+      rateLimit: { failedAuthPerMinute: 10_000 },
     });
     admin = coordinator.identity.adminToken;
   });
@@ -81,8 +84,8 @@ describe('bad input of any kind', () => {
       { ...good(), files: [{ name: '../etc/passwd', sha256: sha('x'), size: 1 }] },
       'files.0.name',
     ],
-    ['unknown field', { ...good(), colour: 'red' }, '(root)'],
-    ['not an object', [1, 2, 3], '(root)'],
+    ['unknown field', { ...good(), colour: 'red' }, 'colour'],
+    ['not an object', [1, 2, 3], ''],
   ])('POST /jobs with %s: 400 naming %s, nothing stored', async (_what, body, field) => {
     const before = await jobCount();
     const res = await postJob(body);
@@ -93,6 +96,22 @@ describe('bad input of any kind', () => {
     expect(err.error.code).toBe('BAD_INPUT');
     expect(err.error.details.issues.map((i) => i.field)).toContain(field);
     expect(await jobCount()).toBe(before);
+  });
+
+  it.each([
+    ['GET', '/jobs/NOT-A-JOB', 'id'],
+    ['GET', '/jobs/j00000000/tasks?limit=5000', 'limit'],
+    ['GET', '/jobs/j00000000/tasks/-1', 'idx'],
+    ['POST', '/settings/rotate/everything', 'which'],
+    ['POST', '/contributors/bad%20id/approve', 'id'],
+  ])('%s %s: the route schema answers 400 naming %s', async (method, path, field) => {
+    const res = await api(path, { method });
+    expect(res.status).toBe(400);
+    const err = (await res.json()) as {
+      error: { code: string; details: { issues: { field: string }[] } };
+    };
+    expect(err.error.code).toBe('BAD_INPUT');
+    expect(err.error.details.issues.map((i) => i.field)).toContain(field);
   });
 
   it('refuses a job whose blobs were never uploaded, naming the field', async () => {
@@ -144,13 +163,14 @@ describe('bad input of any kind', () => {
   it('answers 401 on every route without a token or with a wrong one (routes enumerated from the server)', async () => {
     const apiRoutes = coordinator.routes.filter((r) => r.url.startsWith('/api/'));
     // Public on purpose, and only these: health, and asking to pair (claims are signed).
+    const open = (a: string) => a === 'public' || a === 'pairing';
     expect(
       apiRoutes
-        .filter((r) => r.access === 'public')
+        .filter((r) => open(r.access))
         .map((r) => `${r.method} ${r.url}`)
         .sort(),
     ).toEqual(['GET /api/v1/health', 'POST /api/v1/pairing', 'POST /api/v1/pairing/:id/claim']);
-    const routes = apiRoutes.filter((r) => r.access !== 'public');
+    const routes = apiRoutes.filter((r) => !open(r.access) && !r.url.endsWith('/connect'));
     expect(routes.length).toBeGreaterThanOrEqual(15);
     for (const route of routes) {
       const path = route.url
@@ -170,9 +190,10 @@ describe('bad input of any kind', () => {
     const credential = await coordinator.credentials.join('c-limited', 'limited');
     for (const path of ['/jobs', '/contributors']) {
       expect((await api(path, {}, credential)).status).toBe(403);
-      expect((await api(path, {}, coordinator.identity.joinSecret)).status).toBe(401);
+      expect((await api(path, {}, coordinator.identity.joinSecret)).status).toBe(403);
     }
-    expect((await api(`/blobs/${sha('x')}`, {}, credential)).status).toBe(404);
+    // A blob none of its attempts needs: refused before anyone looks whether it exists.
+    expect((await api(`/blobs/${sha('x')}`, {}, credential)).status).toBe(403);
   });
 
   it('refuses a contributor connection with a wrong join secret, and closes on bad frames', async () => {

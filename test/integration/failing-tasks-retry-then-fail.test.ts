@@ -41,7 +41,7 @@ describe('tasks that crash, hang or throw', () => {
       '--data',
       cluster.dataDir,
     ]);
-    expect(submit.code).toBe(1); // SPEC §4: 1 = job failed
+    expect(submit.code).toBe(1); // docs/cli.md: 1 = job failed
     const job = JSON.parse(submit.stdout) as JobSummary;
     expect(job.state).toBe('failed');
     expect(job.counts).toMatchObject({ succeeded: 1, failed: 3 });

@@ -1,4 +1,4 @@
-// Promises of SPEC §6 on a LAN of our own (network namespaces): discovery by mDNS, pinned
+// Promises of docs/trust.md on a LAN of our own (network namespaces): discovery by mDNS, pinned
 // certificates against an impostor, pairing approve / deny, revocation.
 import { cp, mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

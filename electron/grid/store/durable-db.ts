@@ -2,7 +2,7 @@
 import initSqlJs, { type Database, type SqlJsStatic, type Statement } from 'sql.js';
 import type { Logger } from 'pino';
 import { ensurePrivateDir } from './durable-fs.js';
-import { StoreCorruptError, StoreUnavailableError } from './errors.js';
+import { StoreCorruptError, StoreTooNewError, StoreUnavailableError } from './errors.js';
 import { Journal, readJournal, type JournalIo } from './journal.js';
 import {
   loadNewestSnapshot,
@@ -14,8 +14,20 @@ import {
 export interface DurableDbOptions<Op, R = unknown> {
   /** Data directory of the store, created with mode 0o700. */
   dir: string;
-  /** CREATE TABLE ... statements, run once on a fresh database (never on one loaded from a snapshot). */
+  /**
+   * CREATE TABLE ... statements of the current format, run once on a fresh database (never on one
+   * loaded from a snapshot).
+   */
   schema: string[];
+  /**
+   * Ordered migrations: `migrations[n]` brings a database of store format n to n + 1, so the store
+   * format this build writes is `migrations.length`. A schema change, or a new op an older build
+   * could not apply, adds one (a no-op for an op). Run once per open on a database loaded from an
+   * older snapshot, before the journal is replayed; the result is kept by the next snapshot.
+   * Journal records and snapshots carry the format; a newer one than this is refused
+   * (StoreTooNewError) with nothing on disk changed. @defaultValue [] (format 0)
+   */
+  migrations?: ((db: Database) => void)[];
   /**
    * The only writer: a deterministic transition (no clock, no randomness, no I/O). It runs inside a
    * SAVEPOINT, so a throw leaves the database unchanged and the op is not journaled. It must not
@@ -29,7 +41,7 @@ export interface DurableDbOptions<Op, R = unknown> {
    * behind, so the store fails stop and a restart replays the journal.
    */
   unguarded?: { op: (op: Op) => boolean; isRefusal: (err: unknown) => boolean };
-  /** PRAGMAs, functions, prepared statements: run after open and again after every export. */
+  /** PRAGMAs, functions, prepared statements: run after open (and migrations) and after every export. */
   afterOpen?: (db: Database) => void;
   /**
    * Take a snapshot after this many journal records (paced so that exporting a large store takes
@@ -140,23 +152,29 @@ export class DurableDb<Op, R = unknown> {
   static async open<Op, R = unknown>(options: DurableDbOptions<Op, R>): Promise<DurableDb<Op, R>> {
     const opts = { ...options, ...validate(options) };
     const { dir, logger } = opts;
+    const format = opts.migrations?.length ?? 0;
     await ensurePrivateDir(dir);
-    await removeSnapshotTemps(dir);
     const SQL = await loadSqlJs();
     const loadStart = performance.now();
-    const snap = await loadNewestSnapshot(dir, logger);
-    const db = snap ? new SQL.Database(snap.bytes) : DurableDb.fresh(SQL, opts.schema);
+    // Nothing is written to disk until the snapshot and the whole journal are known to be of a
+    // format this build reads: a newer store is refused as it is.
+    const snap = await loadNewestSnapshot(dir, logger, format);
+    const db = snap ? new SQL.Database(snap.bytes) : DurableDb.fresh(SQL, opts.schema, format);
     const loadMs = snap ? performance.now() - loadStart : 0;
     let journal: Journal | undefined;
     try {
       DurableDb.tune(db);
-      opts.afterOpen?.(db);
       const baseSeq = snap?.seq ?? 0;
       let lastSeq = baseSeq;
-      // One transaction for the whole replay: each op's savepoint is then nested and cheap,
-      // instead of a commit of its own (a replayed op that fails makes the store corrupt anyway).
+      // One transaction for migrations and the whole replay: each op's savepoint is then nested
+      // and cheap, instead of a commit of its own (a replayed op that fails makes the store
+      // corrupt anyway).
       db.run('BEGIN');
+      DurableDb.migrate(db, opts.migrations ?? [], dir, logger);
+      opts.afterOpen?.(db);
       for await (const rec of readJournal(dir, baseSeq + 1)) {
+        if ((rec.v ?? 0) > format)
+          throw new StoreTooNewError(dir, rec.v ?? 0, format, `journal record ${rec.seq}`);
         try {
           DurableDb.applyEntry(db, opts, rec.data as Entry<Op>);
         } catch (err) {
@@ -166,12 +184,17 @@ export class DurableDb<Op, R = unknown> {
         lastSeq = rec.seq;
       }
       db.run('COMMIT');
-      logger?.info({ dir, snapshotSeq: baseSeq, replayed: lastSeq - baseSeq }, 'store: opened');
+      logger?.info(
+        { dir, snapshotSeq: baseSeq, replayed: lastSeq - baseSeq, format },
+        'store: opened',
+      );
+      await removeSnapshotTemps(dir);
       journal = await Journal.open(dir, {
         minNextSeq: lastSeq + 1,
         onError: opts.onFailure,
         io: opts.journalIo,
         logger,
+        formatVersion: format,
       });
       const store = new DurableDb<Op, R>(
         db,
@@ -190,10 +213,40 @@ export class DurableDb<Op, R = unknown> {
     }
   }
 
-  private static fresh(SQL: SqlJsStatic, schema: string[]): Database {
+  private static fresh(SQL: SqlJsStatic, schema: string[], format: number): Database {
     const db = new SQL.Database();
     for (const sql of [META_SCHEMA, ...schema]) db.run(sql);
+    db.run(`INSERT INTO ${META_TABLE} (key, value) VALUES ('format', ?)`, [format]);
     return db;
+  }
+
+  /** The store format of a database: 0 for one made before formats (no 'format' row). */
+  private static readFormat(db: Database): number {
+    const rows = db.exec(`SELECT value FROM ${META_TABLE} WHERE key = 'format'`);
+    return Number(rows[0]?.values[0]?.[0] ?? 0);
+  }
+
+  /** Brings a database loaded from an older snapshot up to the current format, in order. */
+  private static migrate(
+    db: Database,
+    migrations: ((db: Database) => void)[],
+    dir: string,
+    logger: Logger | undefined,
+  ): void {
+    const from = DurableDb.readFormat(db);
+    if (from > migrations.length)
+      throw new StoreTooNewError(dir, from, migrations.length, 'its newest snapshot');
+    for (let n = from; n < migrations.length; n++) migrations[n]?.(db);
+    if (from === migrations.length) return;
+    db.run(`INSERT OR REPLACE INTO ${META_TABLE} (key, value) VALUES ('format', ?)`, [
+      migrations.length,
+    ]);
+    logger?.info({ dir, from, to: migrations.length }, 'store: migrated');
+  }
+
+  /** The store format this store writes (and its database is at). */
+  get format(): number {
+    return this.opts.migrations?.length ?? 0;
   }
 
   /**
@@ -272,6 +325,10 @@ export class DurableDb<Op, R = unknown> {
   get failed(): boolean {
     return this.journal.failed || this.lost !== undefined;
   }
+  /** Why the store failed (journal I/O error, lost database), once it has. */
+  get failure(): StoreUnavailableError | undefined {
+    return this.journal.error ?? this.lost;
+  }
   /** Seq of the last committed op (durable or not). */
   get seq(): number {
     return this.journal.lastSeq;
@@ -330,7 +387,12 @@ export class DurableDb<Op, R = unknown> {
     if (!this.turnOpen) return;
     this.turnOpen = false;
     if (this.lost) return; // SQLite ended the transaction itself
-    this.db.run('COMMIT');
+    try {
+      this.db.run('COMMIT');
+    } catch (err) {
+      // Called from the event loop: fail stop (memory no longer matches the journal), never throw.
+      this.loseDatabase(new DatabaseLostError(err, 'the in-memory database could not commit'));
+    }
   }
 
   private writableJson(op: Op): string {
@@ -395,7 +457,7 @@ export class DurableDb<Op, R = unknown> {
     const rotated = this.journal.rotate();
     // A snapshot at `seq` may only be published once the journal holds every record up to `seq`.
     await rotated;
-    await writeSnapshot(this.opts.dir, seq, bytes);
+    await writeSnapshot(this.opts.dir, seq, bytes, this.format);
     this.lastSnapshotSeq = seq;
     await pruneSnapshots(this.opts.dir);
     this.opts.logger?.info({ seq, bytes: bytes.length }, 'store: snapshot written');

@@ -35,6 +35,24 @@ export class StoreCorruptError extends StoreError {
   readonly code = 'STORE_CORRUPT';
 }
 
+/**
+ * The store on disk was written by a newer Colony (a higher store format than this build knows):
+ * it is refused as it is, never misread, and nothing on disk is changed.
+ */
+export class StoreTooNewError extends StoreError {
+  readonly code = 'STORE_TOO_NEW';
+  constructor(
+    readonly dir: string,
+    readonly found: number,
+    readonly known: number,
+    where: string,
+  ) {
+    super(
+      `the store in ${dir} was written by a newer Colony (${where} has store format ${found}; this Colony reads formats up to ${known}): run that newer Colony, or restore a backup of this data directory made for this version. Nothing was changed.`,
+    );
+  }
+}
+
 export class BadSha256Error extends StoreError {
   readonly code = 'BAD_SHA256';
 }

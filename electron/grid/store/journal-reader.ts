@@ -1,7 +1,8 @@
 // Reads journal segments: framing, CRC check, torn-tail detection and ordered replay across segments.
 //
 // Framing (one record per line): `<crc32 of the JSON, 8 lowercase hex> <JSON>\n`, where the JSON
-// is `{"seq":<n>,"data":<payload>}`. JSON.stringify never emits a raw newline, so `\n` is an
+// is `{"seq":<n>,"v":<store format>,"data":<payload>}` (`v` absent: written before formats, 0).
+// JSON.stringify never emits a raw newline, so `\n` is an
 // unambiguous terminator; a line without its `\n` was never fully written and never acknowledged.
 import { open, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -10,6 +11,8 @@ import { JournalCorruptError } from './errors.js';
 
 export interface JournalRecord<T = unknown> {
   seq: number;
+  /** The store format of the Colony that wrote it (absent in journals from before formats: 0). */
+  v?: number;
   data: T;
 }
 

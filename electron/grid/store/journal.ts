@@ -22,6 +22,8 @@ export interface JournalOptions {
   minNextSeq?: number;
   io?: Partial<JournalIo>;
   logger?: Logger;
+  /** Store format written into every record (`v`); readers refuse records newer than they know. */
+  formatVersion?: number;
 }
 
 type Entry =
@@ -159,7 +161,8 @@ export class Journal {
     if (typeof json !== 'string') throw new TypeError('journal record is not JSON-serialisable');
     const seq = this.nextSeq++;
     // Encode once; the CRC covers the JSON between the 9-byte prefix and the newline.
-    const buf = Buffer.from(`00000000 {"seq":${seq},"data":${json}}\n`);
+    const v = this.opts.formatVersion === undefined ? '' : `"v":${this.opts.formatVersion},`;
+    const buf = Buffer.from(`00000000 {"seq":${seq},${v}"data":${json}}\n`);
     buf.write(crc32Hex(buf.subarray(9, buf.length - 1)), 0, 'latin1');
     const d = wait ? deferred() : undefined;
     this.queue.push({ kind: 'record', seq, buf, done: d?.settle });

@@ -1,5 +1,7 @@
 // The journaled operations: every change to the coordinator's state is one of these, and only these.
 import type { JobSpec, BlobRef } from '../../../shared/job-file.js';
+import type { AttemptLogs } from '../../../shared/protocol.js';
+import type { FleetPolicy } from '../../../shared/fleet-policy.js';
 
 export interface JobRecord {
   id: string;
@@ -7,7 +9,11 @@ export interface JobRecord {
   spec: JobSpec;
   taskCount: number;
   createdAt: number;
+  /** The user whose token submitted the job (absent in journals written before users). */
+  submittedBy?: string;
 }
+
+export type UserRole = 'admin' | 'submitter' | 'viewer';
 
 export type EndState = 'succeeded' | 'failed' | 'cancelled' | 'lost';
 
@@ -16,6 +22,10 @@ export type Op =
   | { t: 'job.cancel'; jobId: string; at: number }
   | { t: 'job.priority'; jobId: string; priority: number }
   | { t: 'job.retry'; jobId: string; at: number }
+  /** The job fails as a whole (its inputs cannot be extracted), with the reason shown to users. */
+  | { t: 'job.fail'; jobId: string; at: number; error: string }
+  /** A finished or cancelled job leaves the store with its tasks and attempts (store format 2). */
+  | { t: 'job.delete'; jobId: string }
   | {
       t: 'attempt.assign';
       attemptId: string;
@@ -40,6 +50,8 @@ export type Op =
       exitCode?: number;
       wallMs?: number;
       cpuMs?: number;
+      /** Blob references of its kept stdout, stderr and ctx.log (the text itself is a blob). */
+      logs?: AttemptLogs;
       /** Counts against maxAttempts (a task error, crash or timeout; not a lost contributor). */
       isFailure?: boolean;
     }
@@ -63,7 +75,50 @@ export type Op =
       fingerprint: string;
       at: number;
     }
-  | { t: 'pairing.decide'; contributorId: string; decision: 'approved' | 'denied'; at: number };
+  | { t: 'pairing.decide'; contributorId: string; decision: 'approved' | 'denied'; at: number }
+  /** A pending request pushed out by newer ones (per source address, or over the global bound). */
+  | { t: 'pairing.expire'; contributorId: string; at: number }
+  /** A person with a token of their own; `hash` is the token's sha256. */
+  | {
+      t: 'user.add';
+      name: string;
+      role: UserRole;
+      hash: string;
+      weight: number;
+      at: number;
+      maxShare?: number;
+    }
+  | { t: 'user.remove'; name: string }
+  /** A new token for the user: the old one stops working. */
+  | { t: 'user.token'; name: string; hash: string; at: number }
+  | { t: 'user.weight'; name: string; weight: number }
+  /** The most of the grid's slots the user's attempts may hold (0-1]; null: no cap. */
+  | { t: 'user.share'; name: string; maxShare: number | null }
+  /** The groups an admin gave a machine (they replace its tags as groups); null: back to its tags. */
+  | { t: 'fleet.groups'; contributorId: string; groups: string[] | null; by?: string; at: number }
+  /** A fleet policy for `scope` (`group:NAME` or `machine:ID`); null: removed. */
+  | { t: 'fleet.policy'; scope: string; policy: FleetPolicy | null; at: number }
+  /** Remote pause or drain of `scope`; `none`: resumed. */
+  | {
+      t: 'fleet.control';
+      scope: string;
+      state: 'none' | 'paused' | 'draining';
+      by?: string;
+      reason?: string;
+      at: number;
+    }
+  /** One state-changing call by a person, appended to the audit log. */
+  | {
+      t: 'audit.record';
+      at: number;
+      user: string;
+      role: string;
+      action: string;
+      target?: string;
+      address?: string;
+      status: number;
+      detail?: string;
+    };
 
 /** What applying an op tells the coordinator. */
 export interface ApplyResult {

@@ -15,19 +15,19 @@ import {
   type MirrorJob,
   type OpenTask,
 } from './mirror.js';
+import { StoreError } from './errors.js';
 import type { ApplyResult, Op } from './ops.js';
-import { SCHEMA } from './schema.js';
+import { MIGRATIONS, SCHEMA } from './schema.js';
 import { applyTrustOp } from './trust-ops.js';
+import { applyPeopleOp } from './people-ops.js';
+import { applyFleetOp } from './fleet-ops.js';
 
 /** A task may be lost this many times beyond maxAttempts before it is failed anyway. */
 export const EXTRA_LOST_ATTEMPTS = 5;
 
-export class TransitionError extends Error {
+/** A refused transition (the API answers 409 with its message): nothing was written. */
+export class TransitionError extends StoreError {
   readonly code = 'BAD_TRANSITION';
-  constructor(message: string) {
-    super(message);
-    this.name = this.constructor.name;
-  }
 }
 
 const statements = new WeakMap<Database, Map<string, Statement>>();
@@ -110,6 +110,7 @@ function assign(db: Database, op: Extract<Op, { t: 'attempt.assign' }>): ApplyRe
   const j = jobOf(db, op.jobId);
   if (j.state !== 'queued' && j.state !== 'running')
     throw new TransitionError(`job ${op.jobId} is ${j.state}`);
+  if (j.state === 'queued') moveJob(j.state, 'running', op.jobId);
   let task = j.open.get(op.idx);
   let input: unknown;
   if (task) {
@@ -223,7 +224,7 @@ function end(db: Database, op: Extract<Op, { t: 'attempt.end' }>): ApplyResult {
     throw new TransitionError(`job ${jobId} is ${j.state}`);
   run(
     db,
-    'UPDATE attempts SET state = ?, ended_at = ?, wall_ms = ?, cpu_ms = ?, exit_code = ?, error = ? WHERE id = ?',
+    'UPDATE attempts SET state = ?, ended_at = ?, wall_ms = ?, cpu_ms = ?, exit_code = ?, error = ?, logs = ? WHERE id = ?',
     [
       attemptState,
       op.at,
@@ -231,6 +232,7 @@ function end(db: Database, op: Extract<Op, { t: 'attempt.end' }>): ApplyResult {
       op.cpuMs ?? null,
       op.exitCode ?? null,
       duplicate ? 'duplicate result' : (op.error ?? null),
+      op.logs && Object.keys(op.logs).length > 0 ? JSON.stringify(op.logs) : null,
       op.attemptId,
     ],
   );
@@ -292,36 +294,77 @@ function isObject(v: unknown): v is Record<string, unknown> {
 }
 
 function cancel(db: Database, op: Extract<Op, { t: 'job.cancel' }>): ApplyResult {
-  const j = jobOf(db, op.jobId);
-  moveJob(j.state, 'cancelled', op.jobId);
+  return closeJob(db, op.jobId, op.at, 'cancelled', null);
+}
+
+/** The whole job fails (its inputs cannot be extracted): live attempts and open tasks are cancelled. */
+function failJob(db: Database, op: Extract<Op, { t: 'job.fail' }>): ApplyResult {
+  return closeJob(db, op.jobId, op.at, 'failed', op.error);
+}
+
+const FINISHED: readonly JobState[] = ['succeeded', 'failed', 'cancelled'];
+
+/** A finished job leaves the store: its row, tasks and attempts. A live one is refused. */
+function deleteJob(db: Database, jobId: string): ApplyResult {
+  const j = jobOf(db, jobId);
+  const { live } = mirrorOf(db);
+  if (!FINISHED.includes(j.state))
+    throw new TransitionError(`job ${jobId} is ${j.state}: cancel it first, then delete it`);
+  for (const a of live.values())
+    if (a.jobId === jobId)
+      throw new TransitionError(`job ${jobId} still has attempts ending: try again in a moment`);
+  run(db, 'DELETE FROM attempts WHERE job_id = ?', [jobId]);
+  run(db, 'DELETE FROM tasks WHERE job_id = ?', [jobId]);
+  run(db, 'DELETE FROM jobs WHERE id = ?', [jobId]);
+  mirrorOf(db).jobs.delete(jobId);
+  return {};
+}
+
+/** Ends a job before its tasks did: its live attempts and open tasks are cancelled. */
+function closeJob(
+  db: Database,
+  jobId: string,
+  at: number,
+  state: 'cancelled' | 'failed',
+  error: string | null,
+): ApplyResult {
+  const j = jobOf(db, jobId);
+  moveJob(j.state, state, jobId);
   run(
     db,
-    "UPDATE attempts SET state = 'cancelled', ended_at = ?, error = 'job cancelled' WHERE job_id = ? AND state IN ('assigned', 'running')",
-    [op.at, op.jobId],
+    "UPDATE attempts SET state = 'cancelled', ended_at = ?, error = ? WHERE job_id = ? AND state IN ('assigned', 'running')",
+    [at, state === 'cancelled' ? 'job cancelled' : 'job failed', jobId],
   );
   run(
     db,
     "UPDATE tasks SET state = 'cancelled', finished_at = ? WHERE job_id = ? AND state IN ('pending', 'assigned', 'running')",
-    [op.at, op.jobId],
+    [at, jobId],
   );
   run(
     db,
-    "UPDATE jobs SET state = 'cancelled', finished_at = ?, cancelled = task_count - succeeded - failed WHERE id = ?",
-    [op.at, op.jobId],
+    'UPDATE jobs SET state = ?, finished_at = ?, error = ?, cancelled = task_count - succeeded - failed WHERE id = ?',
+    [state, at, error, jobId],
   );
   const { live } = mirrorOf(db);
   const liveAttempts: string[] = [];
-  for (const [id, a] of live) if (a.jobId === op.jobId) liveAttempts.push(id);
+  for (const [id, a] of live) if (a.jobId === jobId) liveAttempts.push(id);
   for (const id of liveAttempts) live.delete(id);
   j.open.clear();
-  j.state = 'cancelled';
+  j.state = state;
   return { jobFinished: true, liveAttempts };
 }
 
 function retry(db: Database, op: Extract<Op, { t: 'job.retry' }>): ApplyResult {
   const j = jobOf(db, op.jobId);
-  if (j.failed === 0) throw new TransitionError(`job ${op.jobId} has no failed tasks`);
-  if (j.state === 'failed') moveJob(j.state, 'running', op.jobId);
+  // A running job may re-run the tasks that failed so far; any other state must be allowed to
+  // become running (a cancelled or succeeded job never comes back).
+  if (j.state !== 'running') moveJob(j.state, 'running', op.jobId);
+  const whole = row(db, 'SELECT error FROM jobs WHERE id = ?', [op.jobId])?.error;
+  if (typeof whole === 'string')
+    throw new TransitionError(
+      `job ${op.jobId} failed as a whole (${whole}); re-running its tasks cannot help: submit it again`,
+    );
+  if (j.failed === 0) throw new TransitionError(`job ${op.jobId} has no failed tasks to re-run`);
   const idxs = column(db, "SELECT idx FROM tasks WHERE job_id = ? AND state = 'failed'", [
     op.jobId,
   ]) as number[];
@@ -349,7 +392,12 @@ export const unguardedOps = {
 };
 
 /** The coordinator's store: its schema, its transitions, and which of them need no savepoint. */
-export const COORDINATOR_STORE = { schema: SCHEMA, apply: applyOp, unguarded: unguardedOps };
+export const COORDINATOR_STORE = {
+  schema: SCHEMA,
+  apply: applyOp,
+  unguarded: unguardedOps,
+  migrations: MIGRATIONS,
+};
 
 export function applyOp(db: Database, op: Op): ApplyResult {
   try {
@@ -367,7 +415,7 @@ function transition(db: Database, op: Op): ApplyResult {
       const { job: j } = op;
       run(
         db,
-        "INSERT INTO jobs (id, seq, name, spec, runtime, state, priority, owner, created_at, task_count) VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?)",
+        "INSERT INTO jobs (id, seq, name, spec, runtime, state, priority, owner, created_at, task_count, submitted_by) VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?)",
         [
           j.id,
           j.seq,
@@ -378,6 +426,7 @@ function transition(db: Database, op: Op): ApplyResult {
           j.spec.owner ?? null,
           j.createdAt,
           j.taskCount,
+          j.submittedBy ?? null,
         ],
       );
       mirrorOf(db).jobs.set(j.id, {
@@ -399,6 +448,10 @@ function transition(db: Database, op: Op): ApplyResult {
       return {};
     case 'job.retry':
       return retry(db, op);
+    case 'job.fail':
+      return failJob(db, op);
+    case 'job.delete':
+      return deleteJob(db, op.jobId);
     case 'attempt.assign':
       return assign(db, op);
     case 'attempt.start':
@@ -409,7 +462,19 @@ function transition(db: Database, op: Op): ApplyResult {
     case 'credential.revoke':
     case 'pairing.request':
     case 'pairing.decide':
+    case 'pairing.expire':
       return applyTrustOp(db, op, run);
+    case 'user.add':
+    case 'user.remove':
+    case 'user.token':
+    case 'user.weight':
+    case 'user.share':
+    case 'audit.record':
+      return applyPeopleOp(db, op, run);
+    case 'fleet.groups':
+    case 'fleet.policy':
+    case 'fleet.control':
+      return applyFleetOp(db, op, run);
     case 'contributor.seen':
       run(
         db,

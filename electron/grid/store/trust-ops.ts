@@ -1,11 +1,18 @@
-// State transitions of contributor credentials and pairing requests (SPEC §6).
+// State transitions of contributor credentials and pairing requests (docs/trust.md).
 import type { Database, SqlValue } from 'sql.js';
 import type { ApplyResult, Op } from './ops.js';
 import { TransitionError } from './state-machine.js';
 
 type TrustOp = Extract<
   Op,
-  { t: 'credential.issue' | 'credential.revoke' | 'pairing.request' | 'pairing.decide' }
+  {
+    t:
+      | 'credential.issue'
+      | 'credential.revoke'
+      | 'pairing.request'
+      | 'pairing.decide'
+      | 'pairing.expire';
+  }
 >;
 type Run = (db: Database, sql: string, params: SqlValue[]) => void;
 
@@ -54,6 +61,12 @@ export function applyTrustOp(db: Database, op: TrustOp, run: Run): ApplyResult {
       run(db, 'UPDATE pairings SET state = ?, decided_at = ? WHERE contributor_id = ?', [
         op.decision,
         op.at,
+        op.contributorId,
+      ]);
+      return {};
+    case 'pairing.expire':
+      // Only a request still pending: an approval or a denial already made stays.
+      run(db, "DELETE FROM pairings WHERE contributor_id = ? AND state = 'pending'", [
         op.contributorId,
       ]);
       return {};

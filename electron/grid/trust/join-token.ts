@@ -1,4 +1,4 @@
-// Join tokens: colony1.<coordinator-id>.<cert-sha256>.<secret>[@host:port] (SPEC §6).
+// Join tokens: colony1.<coordinator-id>.<cert-sha256>.<secret>[@host:port] (docs/trust.md).
 import { ColonyError } from '../../../shared/errors.js';
 
 export interface JoinToken {

@@ -7,14 +7,17 @@ import { Readable } from 'node:stream';
 import { ColonyError } from '../../../shared/errors.js';
 
 export class CertificateMismatchError extends ColonyError {
+  /** `pinnedBy` says where the expected fingerprint came from, e.g. "the join token". */
   constructor(
     readonly expected: string,
     readonly got: string,
+    readonly pinnedBy = 'the certificate this machine was told to trust',
   ) {
-    super('UNREACHABLE', 'coordinator certificate does not match the join token', {
-      expected,
-      got,
-    });
+    super(
+      'UNREACHABLE',
+      `coordinator certificate does not match ${pinnedBy} (it presented sha256 ${got.slice(0, 16)}…, expected ${expected.slice(0, 16)}…)`,
+      { expected, got },
+    );
   }
 }
 
@@ -31,6 +34,8 @@ export class PinnedAgent extends Agent {
     readonly fingerprint: string,
     opts: AgentOptions = {},
     private readonly connectTimeoutMs = 5_000,
+    /** Where `fingerprint` came from, for the mismatch message ("the join token", "--fingerprint"). */
+    private readonly pinnedBy?: string,
   ) {
     super({ keepAlive: true, ...opts });
   }
@@ -55,7 +60,7 @@ export class PinnedAgent extends Agent {
       const got = peerFingerprint(socket);
       if (got !== this.fingerprint) {
         socket.destroy();
-        callback?.(new CertificateMismatchError(this.fingerprint, got), socket);
+        callback?.(new CertificateMismatchError(this.fingerprint, got, this.pinnedBy), socket);
         return;
       }
       callback?.(null, socket);
@@ -86,11 +91,16 @@ export function pinnedFetch(agent: PinnedAgent | undefined): FetchLike {
         return reject(
           new ColonyError(
             'UNREACHABLE',
-            `refusing plain HTTP to ${target.host}: only loopback may skip TLS`,
+            `refusing plain http:// to ${target.host}: coordinators on other machines are reached over HTTPS only; use https://${target.host}`,
           ),
         );
       if (target.protocol === 'https:' && !agent)
-        return reject(new ColonyError('UNREACHABLE', `no pinned certificate for ${target.host}`));
+        return reject(
+          new ColonyError(
+            'UNREACHABLE',
+            `no certificate fingerprint to trust for ${target.host}: pass --fingerprint SHA256 (the third part of its join token) or set COLONY_FINGERPRINT`,
+          ),
+        );
       const req = (target.protocol === 'https:' ? httpsRequest : httpRequest)(
         target,
         {

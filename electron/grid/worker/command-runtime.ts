@@ -3,7 +3,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import path from 'node:path';
-import { readCpuMs } from './proc-stat.js';
+import {
+  childrenReaped,
+  noteChildReaped,
+  readCpuMs,
+  readWaitedChildrenCpuMs,
+} from './proc-stat.js';
 
 export const STDOUT_FILE = '.stdout.log';
 export const STDERR_FILE = '.stderr.log';
@@ -17,7 +22,7 @@ export interface CommandResult {
   signal: NodeJS.Signals | null;
   stdoutTail: string;
   stderrTail: string;
-  /** Last /proc sample of the group leader (+ waited children); 0 off Linux, where Node gives no child rusage. */
+  /** The command's rusage (Linux: this process's waited-children CPU across its life, else the last /proc sample); 0 elsewhere. */
   cpuMs: number;
   /** Set when the command could not be started at all (e.g. ENOENT). */
   spawnError?: Error;
@@ -59,6 +64,7 @@ export class CommandProcess {
     private readonly workdir: string,
     private readonly env: NodeJS.ProcessEnv,
     private readonly onLog?: (line: string) => void,
+    private readonly onOutput?: (stream: 'stdout' | 'stderr', chunk: Buffer) => void,
   ) {}
 
   get pid(): number | undefined {
@@ -88,17 +94,32 @@ export class CommandProcess {
       windowsHide: true,
     });
     this.child = child;
-    this.pipe(child.stdout, out, stdoutTail);
-    this.pipe(child.stderr, err, stderrTail);
+    // A command's CPU is the change of this process's waited-children total across its life, when
+    // no other child (command or worker) was reaped meanwhile; else the last /proc sample.
+    const reapedAtStart = childrenReaped();
+    const waitedAtStart = readWaitedChildrenCpuMs();
+    this.pipe(child.stdout, out, stdoutTail, 'stdout');
+    this.pipe(child.stderr, err, stderrTail, 'stderr');
     const sampler = setInterval(() => this.cpuMs(), CPU_SAMPLE_MS);
     return new Promise((resolve) => {
       let spawnError: Error | undefined;
       child.once('error', (e) => (spawnError = e));
       // 'close' waits for the pipes; the group is killed on the leader's exit so no straggler holds them.
-      child.once('exit', () => this.killGroup('SIGKILL'));
+      child.once('exit', () => {
+        const waited = readWaitedChildrenCpuMs();
+        noteChildReaped();
+        const mine = childrenReaped();
+        // Children reaped in the same batch as this one have had their exit events by then.
+        setImmediate(() => {
+          const alone = reapedAtStart + 1 === mine && childrenReaped() === mine;
+          if (alone && waited !== undefined && waitedAtStart !== undefined)
+            this.lastCpuMs = Math.max(this.lastCpuMs, waited - waitedAtStart);
+        });
+        this.killGroup('SIGKILL');
+      });
       child.once('close', (exitCode: number | null, signal: NodeJS.Signals | null) => {
         clearInterval(sampler);
-        void Promise.all([closeStream(out), closeStream(err)]).then(() =>
+        void Promise.all([closeStream(out), closeStream(err), nextTurn()]).then(() =>
           resolve({
             exitCode,
             signal,
@@ -112,11 +133,17 @@ export class CommandProcess {
     });
   }
 
-  private pipe(stream: NodeJS.ReadableStream | null, file: WriteStream, tail: Tail): void {
+  private pipe(
+    stream: NodeJS.ReadableStream | null,
+    file: WriteStream,
+    tail: Tail,
+    name: 'stdout' | 'stderr',
+  ): void {
     const split = this.onLog ? lineSplitter(this.onLog) : undefined;
     stream?.on('data', (chunk: Buffer) => {
       file.write(chunk);
       tail.push(chunk);
+      this.onOutput?.(name, chunk);
       split?.(chunk);
     });
   }
@@ -132,6 +159,11 @@ export class CommandProcess {
       // ESRCH: the group is already gone, which is what we wanted.
     }
   }
+}
+
+/** After the exit handler's setImmediate (queued first), so the CPU figure is settled. */
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 function closeStream(stream: WriteStream): Promise<void> {

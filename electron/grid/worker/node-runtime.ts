@@ -3,7 +3,7 @@ import { pathToFileURL } from 'node:url';
 import { format } from 'node:util';
 import type { FromWorkerMessage, WorkerRunMessage } from '../../../shared/worker-ipc.js';
 import { BadOutputError, TaskCancelledError, TaskModuleError } from './errors.js';
-import { findNonJson } from './json-check.js';
+import { outputProblem } from './json-check.js';
 
 export interface TaskContext {
   progress(fraction: number, message?: string): void;
@@ -67,8 +67,8 @@ export class RunningTask {
     try {
       const fn = await loadTask(this.msg.modulePath);
       const output = await fn(this.msg.input, this.context());
-      const bad = findNonJson(output);
-      if (bad) throw new BadOutputError(`task output is not JSON-serialisable: ${bad}`);
+      const bad = outputProblem(output, this.msg.maxOutputDepth);
+      if (bad) throw new BadOutputError(bad);
       this.finish({ type: 'done', attemptId: this.attemptId, output, cpuMs: this.cpuMs() });
     } catch (err) {
       this.fail(err);

@@ -26,6 +26,36 @@ export function readCpuMs(pid: number, withChildren = false): number | undefined
   return Number.isFinite(ticks) ? Math.round((ticks * 1000) / TICKS_PER_SECOND) : undefined;
 }
 
+/**
+ * CPU time of the children this process has waited for (cutime + cstime of /proc/self/stat): the
+ * kernel adds a child's whole rusage here when it is reaped, so the change across one command's
+ * life is that command's CPU, however short it ran. Undefined off Linux.
+ */
+export function readWaitedChildrenCpuMs(): number | undefined {
+  if (process.platform !== 'linux') return undefined;
+  let stat: string;
+  try {
+    stat = readFileSync('/proc/self/stat', 'utf8');
+  } catch {
+    return undefined;
+  }
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[13] ?? NaN) + Number(fields[14] ?? NaN);
+  return Number.isFinite(ticks) ? Math.round((ticks * 1000) / TICKS_PER_SECOND) : undefined;
+}
+
+let reaped = 0;
+
+/** Every child this process starts calls this when it has exited (been reaped). */
+export function noteChildReaped(): void {
+  reaped++;
+}
+
+/** How many children have been reaped so far. */
+export function childrenReaped(): number {
+  return reaped;
+}
+
 /** True while `pid` exists (a zombie counts until reaped). */
 export function isAlive(pid: number): boolean {
   try {

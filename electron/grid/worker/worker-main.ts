@@ -7,6 +7,7 @@ import type {
   WorkerRunMessage,
 } from '../../../shared/worker-ipc.js';
 import { RunningTask, errorMessage } from './node-runtime.js';
+import { endMark } from './output-end.js';
 
 // Tasks chdir into their workdir; between tasks the worker returns here (the work root) so the
 // removed workdir of the previous attempt is never the cwd.
@@ -26,7 +27,12 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 function parseMessage(raw: unknown): ToWorkerMessage | undefined {
   if (!isRecord(raw) || typeof raw.attemptId !== 'string' || raw.attemptId === '') return undefined;
   if (raw.type === 'cancel') return { type: 'cancel', attemptId: raw.attemptId };
-  if (raw.type !== 'run' || typeof raw.modulePath !== 'string' || typeof raw.workdir !== 'string')
+  if (
+    raw.type !== 'run' ||
+    typeof raw.modulePath !== 'string' ||
+    typeof raw.workdir !== 'string' ||
+    typeof raw.maxOutputDepth !== 'number'
+  )
     return undefined;
   const files = raw.files;
   if (!isRecord(files) || !Object.values(files).every((p) => typeof p === 'string'))
@@ -36,13 +42,32 @@ function parseMessage(raw: unknown): ToWorkerMessage | undefined {
     attemptId: raw.attemptId,
     modulePath: raw.modulePath,
     workdir: raw.workdir,
+    maxOutputDepth: raw.maxOutputDepth,
     input: raw.input,
     files: files as Record<string, string>,
   };
 }
 
+// Taken before any task runs: a task that replaces process.stdout.write cannot hide the end mark.
+const writeOut = process.stdout.write.bind(process.stdout);
+const writeErr = process.stderr.write.bind(process.stderr);
+
+/** A task's result goes after its end mark on stdout and stderr (docs: the supervisor waits for both). */
+function sendFromTask(msg: FromWorkerMessage, then?: () => void): void {
+  if (msg.type === 'done' || msg.type === 'error') {
+    const mark = endMark(msg.attemptId);
+    try {
+      writeOut(mark);
+      writeErr(mark);
+    } catch {
+      // a closed pipe: the supervisor stops waiting after a moment
+    }
+  }
+  send(msg, then);
+}
+
 async function run(msg: WorkerRunMessage): Promise<void> {
-  const task = new RunningTask(msg, send);
+  const task = new RunningTask(msg, sendFromTask);
   current = task;
   try {
     process.chdir(msg.workdir);

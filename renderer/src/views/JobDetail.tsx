@@ -1,4 +1,4 @@
-// One job: summary, why it waits, actions, downloads, a results preview and the task table.
+// One job: summary, why it waits, actions, downloads, a results preview, its pictures and the task table.
 import { useEffect, useState } from 'react';
 import type { JobSummary, TaskRow } from '../../../shared/api.js';
 import { ATTEMPT_STATES } from '../../../shared/states.js';
@@ -7,6 +7,7 @@ import { ErrorText, JobActions, ProgressBar, StateBadge, WhyNotRunning } from '.
 import { clock, count, eta, short } from '../format.js';
 import { go } from '../router.js';
 import { grid, useJob } from '../store.js';
+import { ContactSheet } from './ContactSheet.js';
 import { TaskDetail } from './TaskDetail.js';
 import { TaskTable } from './TaskTable.js';
 
@@ -129,6 +130,12 @@ export function JobDetail({ id, task }: { id: string; task: number | null }) {
         <WhyNotRunning job={job} />
         <Downloads job={job} />
         <ResultsPreview job={job} />
+        <ContactSheet
+          key={id}
+          job={job}
+          current={task}
+          onOpen={(idx) => go(`/jobs/${id}/tasks/${idx}`)}
+        />
         <div className="filters" role="group" aria-label="Filter tasks by state">
           {[undefined, ...ATTEMPT_STATES].map((s) => {
             const n = s ? stateCount(s) : job.taskCount;
@@ -147,7 +154,9 @@ export function JobDetail({ id, task }: { id: string; task: number | null }) {
         </div>
         <TaskTable job={job} filter={filter} onOpen={(idx) => go(`/jobs/${id}/tasks/${idx}`)} />
       </section>
-      {task !== null && <TaskDetail jobId={id} idx={task} onClose={() => go(`/jobs/${id}`)} />}
+      {task !== null && (
+        <TaskDetail key={`${id}:${task}`} jobId={id} idx={task} onClose={() => go(`/jobs/${id}`)} />
+      )}
     </div>
   );
 }

@@ -1,21 +1,46 @@
 // The jobs list: state, progress, counts, throughput, ETA, owner, priority, and what to do about them.
+import { useState } from 'react';
 import { JobActions, ProgressBar, StateBadge } from '../components.js';
 import { count, eta } from '../format.js';
+import { submitRefusal, useMe } from '../session.js';
 import { useGrid } from '../store.js';
 
 export function Jobs() {
-  const { jobs } = useGrid();
+  const me = useMe();
+  const all = useGrid().jobs;
+  const [mine, setMine] = useState(false);
+  const jobs = mine ? all.filter((j) => (j.owner ?? 'owner') === me.user) : all;
+  const refusal = submitRefusal(me);
   return (
     <section aria-labelledby="jobs-title">
       <header className="page-head">
         <h1 id="jobs-title">Jobs</h1>
-        <a className="button primary" href="#/submit">
-          Submit a job
-        </a>
+        <div className="head-tools">
+          <div className="filters" role="group" aria-label="Whose jobs">
+            <button type="button" aria-pressed={!mine} onClick={() => setMine(false)}>
+              Everyone&apos;s
+            </button>
+            <button type="button" aria-pressed={mine} onClick={() => setMine(true)}>
+              Mine
+            </button>
+          </div>
+          {refusal === null && (
+            <a className="button primary" href="#/submit">
+              Submit a job
+            </a>
+          )}
+        </div>
       </header>
       {jobs.length === 0 ? (
         <p className="empty">
-          No jobs yet. <a href="#/submit">Submit one</a> or run <code>colony submit job.yaml</code>.
+          {mine ? 'None of yours. ' : 'No jobs yet. '}
+          {refusal === null ? (
+            <>
+              <a href="#/submit">Submit one</a> or run <code>colony submit job.yaml</code>.
+            </>
+          ) : (
+            refusal
+          )}
         </p>
       ) : (
         <table className="jobs">
@@ -52,7 +77,9 @@ export function Jobs() {
                 <td>
                   <a href={`#/jobs/${job.id}`}>{job.name}</a>
                   <div className="muted small">{job.id}</div>
-                  {job.reason && <div className="why-inline">⚠ {job.reason}</div>}
+                  {(job.error ?? job.reason) && (
+                    <div className="why-inline">⚠ {job.error ?? job.reason}</div>
+                  )}
                 </td>
                 <td>
                   <StateBadge state={job.state} />

@@ -1,4 +1,4 @@
-// Pairing requests from machines without a join token: approve or deny (SPEC §6).
+// Pairing requests from machines without a join token: approve or deny (docs/trust.md).
 import { useEffect, useState } from 'react';
 import { api, ApiError } from '../api.js';
 import { ErrorText } from '../components.js';

@@ -2,7 +2,7 @@
 // now and how far along, CPU given today and in total, pause/resume, and the owner's settings.
 import { useCallback, useEffect, useState } from 'react';
 import type { SnoozeKind } from '../../../shared/owner-policy.js';
-import type { PanelStatus } from '../../../shared/panel-api.js';
+import type { PanelSensors, PanelStatus } from '../../../shared/panel-api.js';
 import { ErrorText, StateBadge } from '../components.js';
 import { clock, duration } from '../format.js';
 import { panelApi, panelToken } from '../panel-api.js';
@@ -13,6 +13,33 @@ const PAUSES: { kind: SnoozeKind; label: string }[] = [
   { kind: 'until-tomorrow', label: 'Pause until tomorrow' },
   { kind: 'until-resumed', label: 'Pause until I resume' },
 ];
+
+/** What the owner policy sees, each line saying why where this computer cannot tell. */
+function Sensors({ s }: { s: PanelSensors }) {
+  const p = s.programs;
+  const f = s.fullScreen;
+  const t = s.temperature;
+  return (
+    <>
+      <dt>Busy programs</dt>
+      <dd data-testid="sensor-programs">
+        {'unknown' in p
+          ? `cannot tell: ${p.unknown}`
+          : p.busy.length
+            ? `running: ${p.busy.join(', ')}`
+            : 'none of the listed programs is running'}
+      </dd>
+      <dt>Full-screen window</dt>
+      <dd data-testid="sensor-fullscreen">
+        {'unknown' in f ? `cannot tell: ${f.unknown}` : f.on ? 'one is in front' : 'none in front'}
+      </dd>
+      <dt>CPU temperature</dt>
+      <dd data-testid="sensor-temperature">
+        {'unknown' in t ? `cannot tell: ${t.unknown}` : `${Math.round(t.celsius)} °C (${t.sensor})`}
+      </dd>
+    </>
+  );
+}
 
 function usePanelStatus(): [PanelStatus | null, unknown, () => void] {
   const [status, setStatus] = useState<PanelStatus | null>(null);
@@ -102,6 +129,13 @@ export function Panel() {
                 {status.slots.capacity - status.slots.free} busy of {status.slots.capacity} (up to{' '}
                 {status.slots.max})
               </dd>
+              {status.whenActive && (
+                <>
+                  <dt>Mode</dt>
+                  <dd data-testid="panel-mode">{status.whenActive}</dd>
+                </>
+              )}
+              {status.sensors && <Sensors s={status.sensors} />}
               <dt>CPU given today</dt>
               <dd data-testid="cpu-today">{duration(status.cpu.todayMs)}</dd>
               <dt>CPU given in total</dt>

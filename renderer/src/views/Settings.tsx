@@ -1,11 +1,45 @@
-// Coordinator settings: name, where it listens, the join token to copy, and token rotation.
-import { useEffect, useState } from 'react';
+// Coordinator settings (admin): name, where it listens, the join token to copy, token rotation,
+// and the tabs to People and the audit log.
+import { useEffect, useState, type ReactNode } from 'react';
 import type { RotateResult, Settings as Data } from '../../../shared/gui-api.js';
 import { api, setToken } from '../api.js';
-import { ConfirmButton, ErrorText } from '../components.js';
+import { ConfirmButton, ErrorText, NotAllowed } from '../components.js';
+import { OWNER_USER, adminRefusal, session, useMe } from '../session.js';
 import { grid } from '../store.js';
 
-function CopyRow({ id, value }: { id: string; value: string }) {
+const TABS = [
+  { view: 'settings', href: '#/settings', label: 'Coordinator' },
+  { view: 'people', href: '#/settings/people', label: 'People' },
+  { view: 'audit', href: '#/settings/audit', label: 'Audit log' },
+] as const;
+
+/** A Settings page: the tabs, then the page, for an admin; the reason for anyone else. */
+export function SettingsPage({
+  current,
+  title,
+  children,
+}: {
+  current: (typeof TABS)[number]['view'];
+  title: string;
+  children: ReactNode;
+}) {
+  const refusal = adminRefusal(useMe(), title);
+  return (
+    <section aria-labelledby="st-title">
+      <h1 id="st-title">Settings</h1>
+      <nav className="tabs" aria-label="Settings">
+        {TABS.map((t) => (
+          <a key={t.view} href={t.href} aria-current={t.view === current ? 'page' : undefined}>
+            {t.label}
+          </a>
+        ))}
+      </nav>
+      {refusal === null ? children : <NotAllowed reason={refusal} />}
+    </section>
+  );
+}
+
+export function CopyRow({ id, value }: { id: string; value: string }) {
   const [copied, setCopied] = useState(false);
   useEffect(() => setCopied(false), [value]);
   return (
@@ -27,6 +61,15 @@ function CopyRow({ id, value }: { id: string; value: string }) {
 }
 
 export function Settings() {
+  return (
+    <SettingsPage current="settings" title="The coordinator's settings">
+      <CoordinatorSettings />
+    </SettingsPage>
+  );
+}
+
+function CoordinatorSettings() {
+  const me = useMe();
   const [data, setData] = useState<Data | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [newAdmin, setNewAdmin] = useState<string | null>(null);
@@ -37,16 +80,22 @@ export function Settings() {
     setData((d) => d && { ...d, joinToken: r.token });
   };
   const rotateAdmin = async () => {
-    const r = await api<RotateResult>('POST', '/settings/rotate/admin');
-    // The old token no longer opens anything: this tab switches to the new one at once.
-    setToken(r.token);
-    grid.restart();
+    // The old token no longer opens anything: a tab signed in with it switches at once (an admin
+    // with a personal token keeps theirs); a 401 for the old one meanwhile does not sign it out.
+    const r = await session.during(
+      api<RotateResult>('POST', '/settings/rotate/admin').then((r) => {
+        if (me.user === OWNER_USER) {
+          setToken(r.token);
+          grid.restart();
+        }
+        return r;
+      }),
+    );
     setNewAdmin(r.token);
   };
 
   return (
-    <section aria-labelledby="st-title">
-      <h1 id="st-title">Settings</h1>
+    <>
       <ErrorText error={error} />
       {data && (
         <dl className="settings card">
@@ -100,7 +149,7 @@ export function Settings() {
             {newAdmin && (
               <>
                 <label htmlFor="admin-token" className="small">
-                  New admin token (this tab already uses it)
+                  New admin token{me.user === OWNER_USER ? ' (this tab already uses it)' : ''}
                 </label>
                 <CopyRow id="admin-token" value={newAdmin} />
               </>
@@ -114,6 +163,6 @@ export function Settings() {
           </dd>
         </dl>
       )}
-    </section>
+    </>
   );
 }

@@ -1,13 +1,15 @@
 // Submit a job from a form: runtime and module or command, inputs, files, requirements, limits;
 // a dry-run on every change previews the first tasks, the count, and who could run it.
 import { useEffect, useState, type FormEvent, type ReactNode } from 'react';
+import { issueText } from '../../../shared/validate.js';
 import type { JobSummary } from '../../../shared/api.js';
 import type { FieldIssue } from '../../../shared/errors.js';
 import type { DryRun } from '../../../shared/gui-api.js';
 import { api, ApiError } from '../api.js';
-import { ErrorText } from '../components.js';
+import { ErrorText, NotAllowed } from '../components.js';
 import { count, short } from '../format.js';
 import { go } from '../router.js';
+import { submitRefusal, useMe } from '../session.js';
 import { grid } from '../store.js';
 import { Axes, Preview } from './submit-parts.js';
 import { Requirements } from './submit-requirements.js';
@@ -49,7 +51,7 @@ function useDryRun(form: SubmitForm): { dry: DryRun | null; issues: FieldIssue[]
           setIssues(
             err instanceof ApiError && err.issues.length
               ? err.issues
-              : [{ field: '(root)', message: err instanceof Error ? err.message : String(err) }],
+              : [{ field: '', message: err instanceof Error ? err.message : String(err) }],
           );
         },
       );
@@ -61,6 +63,18 @@ function useDryRun(form: SubmitForm): { dry: DryRun | null; issues: FieldIssue[]
 
 /** A job file and its folder, when one is picked or dropped; the form otherwise. */
 export function Submit() {
+  const refusal = submitRefusal(useMe());
+  if (refusal !== null)
+    return (
+      <section aria-labelledby="submit-title">
+        <h1 id="submit-title">Submit a job</h1>
+        <NotAllowed reason={refusal} />
+      </section>
+    );
+  return <SubmitAllowed />;
+}
+
+function SubmitAllowed() {
   const [loaded, setLoaded] = useState<LoadedJobFile | null>(null);
   const top = (
     <JobFilePicker loaded={loaded} onLoaded={setLoaded} onClear={() => setLoaded(null)} />
@@ -120,7 +134,7 @@ function FormSubmit({ top }: { top: ReactNode }) {
       {top}
       {unplaced.length > 0 && (
         <div className="error" role="alert">
-          {unplaced.map((i) => `${i.field}: ${i.message}`).join('; ')}
+          {unplaced.map(issueText).join('; ')}
         </div>
       )}
       <ErrorText error={error} />

@@ -1,5 +1,6 @@
 // Submit from a job file and its folder: pick or drop them, see the file's fields with their
 // errors, a preview and the task count (the coordinator's dry-run), then submit.
+import { issueText } from '../../../shared/validate.js';
 import { useEffect, useState, type FormEvent, type ReactNode } from 'react';
 import type { JobSummary } from '../../../shared/api.js';
 import type { FieldIssue } from '../../../shared/errors.js';
@@ -160,7 +161,7 @@ function useJobFile(loaded: LoadedJobFile): {
         issues:
           err instanceof ApiError && err.issues.length
             ? err.issues
-            : [{ field: '(root)', message: err instanceof Error ? err.message : String(err) }],
+            : [{ field: '', message: err instanceof Error ? err.message : String(err) }],
       }),
     );
     return () => {
@@ -208,7 +209,7 @@ export function JobFileSubmit({ loaded, top }: { loaded: LoadedJobFile; top: Rea
       {top}
       {unplaced.length > 0 && (
         <div className="error" role="alert" data-testid="job-file-errors">
-          {unplaced.map((i) => `${i.field}: ${i.message}`).join('; ')}
+          {unplaced.map(issueText).join('; ')}
         </div>
       )}
       <ErrorText error={error} />

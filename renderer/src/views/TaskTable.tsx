@@ -114,11 +114,16 @@ export function TaskTable({
         redraw();
       });
     });
+    const offRow = grid.onTaskRow(job.id, (row) => {
+      pages.put(row);
+      redraw();
+    });
     const timer = setInterval(() => {
       if (pages.hasDirty) pages.refresh(range.current.first, range.current.last);
     }, 1000);
     return () => {
       off();
+      offRow();
       clearInterval(timer);
       cancelAnimationFrame(frame);
     };

@@ -8,7 +8,7 @@ import {
   type JobFile,
   type JobSpecInput,
 } from '../../../shared/job-file.js';
-import { fieldIssues } from '../../../shared/validate.js';
+import { fieldIssues, humanError } from '../../../shared/validate.js';
 import { uploadBlob } from '../api.js';
 
 /** Files by path relative to the job's folder, `/`-separated. */
@@ -88,12 +88,12 @@ export async function readJobFile(name: string, text: string): Promise<ReadJobFi
       raw: {},
       parsed: {
         job: null,
-        issues: [{ field: '(file)', message: `not valid ${json ? 'JSON' : 'YAML'}: ${first}` }],
+        issues: [{ field: '', message: `not valid ${json ? 'JSON' : 'YAML'}: ${first}` }],
       },
     };
   }
   const raw = data && typeof data === 'object' ? (data as Record<string, unknown>) : {};
-  const result = jobFileSchema.safeParse(data);
+  const result = jobFileSchema.safeParse(data, { error: humanError });
   return {
     raw,
     parsed: result.success

@@ -72,6 +72,14 @@ export class TaskPages {
     }
   }
 
+  /** A fresher row of one task (the task panel's): shown here too, so the two never disagree. */
+  put(fresh: TaskRow): void {
+    for (const rows of this.pages.values()) {
+      const at = rows.findIndex((r) => r?.idx === fresh.idx);
+      if (at >= 0) rows[at] = fresh;
+    }
+  }
+
   /** Refetch stale pages in view; forget stale pages out of view (fetched again on scroll). */
   refresh(first: number, last: number): void {
     const lo = Math.floor(first / PAGE);

@@ -60,6 +60,8 @@ export async function startContributorProc(
   coord: CoordinatorProc,
   dataDir: string,
   workers: number,
+  /** More `colony contributor` flags, e.g. --no-sandbox. */
+  extraArgs: string[] = [],
 ): Promise<Proc & { stop(): Promise<void> }> {
   const port = new URL(coord.url).port;
   const token = `colony1.${coord.coordinatorId}.${coord.fingerprint}.${coord.joinSecret}@127.0.0.1:${port}`;
@@ -75,6 +77,7 @@ export async function startContributorProc(
       '--workers',
       String(workers),
       '--no-mdns',
+      ...extraArgs,
     ],
     /contributor (\S+) serving/,
     { env: { COLONY_LOG: 'warn' } },

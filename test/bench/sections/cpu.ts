@@ -9,7 +9,8 @@ import { pathToFileURL } from 'node:url';
 import { Piscina } from 'piscina';
 import { withDir, type BenchContext } from '../lib/context.js';
 import { startContributorProc, startCoordinatorProc, submitSweep, waitJob } from '../lib/colony.js';
-import { ROOT, track } from '../lib/procs.js';
+import { cpuMs, ROOT, track } from '../lib/procs.js';
+import type { TaskRow } from '../../../shared/api.js';
 import { median, type Row } from '../lib/report.js';
 
 const FIXTURES = resolve(ROOT, 'test/bench/fixtures');
@@ -34,10 +35,21 @@ async function calibrate(): Promise<{ iters: number; taskMs: number }> {
   return { iters, taskMs };
 }
 
-async function colonyWall(ctx: BenchContext, tasks: number, iters: number, slots: number) {
-  return withDir(ctx, 'cpu-colony', async (dir) => {
+async function colonyWall(
+  ctx: BenchContext,
+  tasks: number,
+  iters: number,
+  slots: number,
+  sandbox: boolean,
+) {
+  return withDir(ctx, sandbox ? 'cpu-colony' : 'cpu-colony-nosandbox', async (dir) => {
     const coord = await startCoordinatorProc(join(dir, 'coord'));
-    const contrib = await startContributorProc(coord, join(dir, 'contrib'), slots);
+    const contrib = await startContributorProc(
+      coord,
+      join(dir, 'contrib'),
+      slots,
+      sandbox ? [] : ['--no-sandbox'],
+    );
     try {
       const data = await readFile(join(FIXTURES, 'spin.mjs'));
       // A tiny job first so the workers have loaded the module and grown to `slots`.
@@ -46,6 +58,9 @@ async function colonyWall(ctx: BenchContext, tasks: number, iters: number, slots
         extraAxes: { iters: [1000] },
       });
       await waitJob(coord.client, warm.id, 60_000);
+      const coordPid = coord.child.pid ?? 0;
+      const managerPid = contrib.child.pid ?? 0;
+      const cpu0 = { coordinator: cpuMs(coordPid), manager: cpuMs(managerPid) };
       const t0 = performance.now();
       const job = await submitSweep(coord.client, tasks, {
         module: { name: 'spin.mjs', data },
@@ -57,13 +72,38 @@ async function colonyWall(ctx: BenchContext, tasks: number, iters: number, slots
       const clientMs = performance.now() - t0;
       if (done.state !== 'succeeded') throw new Error(`cpu job ${done.state}`);
       const serverMs = (done.finishedAt ?? 0) - (done.startedAt ?? 0);
-      return { serverMs, clientMs };
+      // Where the machine's CPU went meanwhile: the job's own code (the attempts' CPU as the
+      // workers measured it), and the coordinator and the manager that share the same cores.
+      const spent = {
+        coordinator: cpuMs(coordPid) - cpu0.coordinator,
+        manager: cpuMs(managerPid) - cpu0.manager,
+      };
+      let taskCpu = 0;
+      for (let offset = 0; offset < tasks; offset += 1000) {
+        const page = await coord.client.json<{ tasks: TaskRow[] }>(
+          'GET',
+          `/jobs/${job.id}/tasks?offset=${offset}&limit=1000`,
+        );
+        for (const t of page.tasks) for (const a of t.attempts) taskCpu += a.cpuMs ?? 0;
+      }
+      return {
+        serverMs,
+        clientMs,
+        perTaskCpuMs: {
+          task: taskCpu / tasks,
+          coordinator: spent.coordinator / tasks,
+          manager: spent.manager / tasks,
+        },
+      };
     } finally {
       await contrib.stop();
       await coord.stop();
     }
   });
 }
+
+const breakdown = (c: { task: number; coordinator: number; manager: number }) =>
+  `task ${c.task.toFixed(1)} ms, coordinator ${c.coordinator.toFixed(1)} ms, manager ${c.manager.toFixed(1)} ms`;
 
 async function piscinaWall(tasks: number, iters: number, threads: number): Promise<number> {
   const pool = new Piscina({
@@ -113,7 +153,9 @@ export async function benchCpu(ctx: BenchContext): Promise<Row[]> {
   ctx.log(
     `cpu: ${tasks} tasks × ${taskMs.toFixed(1)} ms (${iters} iterations), ideal ${Math.round(ideal)} ms`,
   );
-  const colony = await colonyWall(ctx, tasks, iters, slots);
+  const colony = await colonyWall(ctx, tasks, iters, slots, true);
+  // The same job with the contributor's operating-system sandbox off: the sandbox's cost.
+  const plain = await colonyWall(ctx, tasks, iters, slots, false);
   const pool = await piscinaWall(tasks, iters, slots);
   const refs = [
     { name: 'ideal (CPU/cores)', value: ideal },
@@ -130,10 +172,12 @@ export async function benchCpu(ctx: BenchContext): Promise<Row[]> {
     taskMs,
     idealMs: ideal,
     colony,
+    colonyNoSandbox: plain,
     piscinaMs: pool,
     parallelMs: gnu,
   };
   const eff = ideal / colony.serverMs;
+  const effPlain = ideal / plain.serverMs;
   return [
     {
       section: '3 cpu',
@@ -143,7 +187,20 @@ export async function benchCpu(ctx: BenchContext): Promise<Row[]> {
       refs,
       target: '≥ 97 % of ideal, within 3 % of piscina',
       met: eff >= 0.97 && colony.serverMs <= pool * 1.03,
-      note: `efficiency ${(eff * 100).toFixed(1)} % of ideal (piscina ${((ideal / pool) * 100).toFixed(1)} %${gnu ? `, GNU parallel ${((ideal / gnu) * 100).toFixed(1)} %` : ''}); Colony wall is the job's first assign → last result (client-observed submit → done: ${Math.round(colony.clientMs)} ms); the coordinator and manager share the same 2 cores`,
+      note: `sandbox on; efficiency ${(eff * 100).toFixed(1)} % of ideal (piscina ${((ideal / pool) * 100).toFixed(1)} %${gnu ? `, GNU parallel ${((ideal / gnu) * 100).toFixed(1)} %` : ''}); Colony wall is the job's first assign → last result (client-observed submit → done: ${Math.round(colony.clientMs)} ms); the coordinator and manager share the same 2 cores`,
+    },
+    {
+      section: '3 cpu',
+      measure: `same job, contributor --no-sandbox: wall`,
+      value: plain.serverMs,
+      unit: 'ms',
+      refs: [
+        { name: 'ideal (CPU/cores)', value: ideal },
+        { name: 'with the sandbox', value: colony.serverMs },
+      ],
+      target: 'sandbox ≥ 95 % of ideal',
+      met: eff >= 0.95,
+      note: `efficiency ${(effPlain * 100).toFixed(1)} % of ideal without the sandbox, ${(eff * 100).toFixed(1)} % with it (sandbox/no-sandbox wall ${(colony.serverMs / plain.serverMs).toFixed(3)}); CPU per task with the sandbox: ${breakdown(colony.perTaskCpuMs)}, without: ${breakdown(plain.perTaskCpuMs)}`,
     },
   ];
 }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import type { Hello } from '../../../shared/protocol.js';
 import { jobSpecSchema } from '../../../shared/job-file.js';
-import { Engine } from '../../../electron/grid/coordinator/engine.js';
+import { Engine } from '../../../electron/grid/coordinator/engine/engine.js';
 import { DurableDb } from '../../../electron/grid/store/durable-db.js';
 import type { ApplyResult, Op } from '../../../electron/grid/store/ops.js';
 import { COORDINATOR_STORE } from '../../../electron/grid/store/state-machine.js';

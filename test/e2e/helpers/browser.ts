@@ -21,6 +21,8 @@ export function guiSkipReason(): string | null {
 export interface Browser {
   context: BrowserContext;
   page: Page;
+  /** Console reports of anything the Content-Security-Policy blocked, on every page. */
+  cspViolations: string[];
   shot(name: string): Promise<void>;
   close(): Promise<void>;
 }
@@ -45,10 +47,18 @@ export async function openBrowser(): Promise<Browser> {
     ignoreHTTPSErrors: true,
     acceptDownloads: true,
   });
+  const cspViolations: string[] = [];
+  const watch = (p: Page) =>
+    p.on('console', (m) => {
+      if (/Content[- ]Security[- ]Policy/i.test(m.text())) cspViolations.push(m.text());
+    });
+  context.pages().forEach(watch);
+  context.on('page', watch);
   const page = context.pages()[0] ?? (await context.newPage());
   return {
     context,
     page,
+    cspViolations,
     shot: async (name) => {
       await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`) });
     },

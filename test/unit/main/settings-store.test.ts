@@ -3,7 +3,11 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { seedCandidates, SettingsStore } from '../../../electron/main/settings-store.js';
+import {
+  machineSeedFile,
+  seedCandidates,
+  SettingsStore,
+} from '../../../electron/main/settings-store.js';
 import { autoStartOf } from '../../../shared/app-settings.js';
 
 const TOKEN = `colony1.coord.${'a'.repeat(64)}.s3cret@10.0.0.5:7070`;
@@ -77,19 +81,35 @@ describe('SettingsStore', () => {
     expect(existsSync(path.join(dir, 'u', 'settings.json'))).toBe(false);
   });
 
-  it('looks for the seed in the installer argument, the environment, then beside the app', () => {
+  it('looks for the seed in the installer argument, the environment, the machine-wide file, then beside the app', () => {
     expect(
       seedCandidates({
         argv: ['colony', '--colony-config=/mnt/share/c.json'],
         env: { COLONY_CONFIG: '/etc/colony.json' },
         exeDir: '/opt/Colony',
         resourcesDir: '/opt/Colony/resources',
+        platform: 'linux',
       }),
     ).toEqual([
       '/mnt/share/c.json',
       '/etc/colony.json',
+      '/etc/colony/colony-config.json',
       path.join('/opt/Colony', 'colony-config.json'),
       path.join('/opt/Colony/resources', 'colony-config.json'),
     ]);
+  });
+
+  it('puts the machine-wide seed where each platform keeps machine config', () => {
+    expect(machineSeedFile('win32', { ProgramData: 'D:\\PD' })).toBe(
+      'D:\\PD\\Colony\\colony-config.json',
+    );
+    expect(machineSeedFile('win32', {})).toBe('C:\\ProgramData\\Colony\\colony-config.json');
+    expect(machineSeedFile('darwin', {})).toBe(
+      '/Library/Application Support/Colony/colony-config.json',
+    );
+    expect(machineSeedFile('linux', {})).toBe('/etc/colony/colony-config.json');
+    expect(seedCandidates({ argv: [], env: {}, exeDir: '/x', platform: 'darwin' })[0]).toBe(
+      '/Library/Application Support/Colony/colony-config.json',
+    );
   });
 });

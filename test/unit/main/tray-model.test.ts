@@ -95,4 +95,41 @@ describe('trayModel', () => {
       'Quit Colony',
     ]);
   });
+
+  it('says which mode is on, why it paused for a program, and what a throttle holds', () => {
+    const game = trayModel({
+      mode: 'contributor',
+      now,
+      decision: { ...paused, cause: 'program', reason: 'Paused: zoom is running' },
+      whenActive: 'While you use this computer: pause',
+      manager: { connected: true, running: [{}] },
+    });
+    expect(game.tooltip).toBe('Colony — Paused: zoom is running');
+    expect(labels(game.items).slice(0, 3)).toEqual([
+      'Paused: zoom is running',
+      'Holding 1 task',
+      'While you use this computer: pause',
+    ]);
+    const throttled = trayModel({
+      mode: 'contributor',
+      now,
+      decision: {
+        state: 'working',
+        cause: 'user',
+        reason: 'Throttled: you are using this computer · 1 worker at 25 % CPU',
+        workers: 1,
+        runLimit: 1,
+        suspend: false,
+        duty: { runMs: 250, stopMs: 750 },
+      },
+      whenActive: 'While you use this computer: throttle to 1 worker at 25 % CPU',
+      manager: { connected: true, running: [{}, {}, {}] },
+    });
+    expect(throttled.icon).toBe('working');
+    expect(labels(throttled.items).slice(0, 3)).toEqual([
+      'Throttled: you are using this computer · 1 worker at 25 % CPU',
+      'Running 1 task, holding 2',
+      'While you use this computer: throttle to 1 worker at 25 % CPU',
+    ]);
+  });
 });

@@ -11,10 +11,10 @@ import {
   type Capabilities,
   type CoordinatorMessage,
 } from '../../../../shared/protocol.js';
-import { Engine } from '../../../../electron/grid/coordinator/engine.js';
-import { contactTick } from '../../../../electron/grid/coordinator/contact.js';
-import { Views } from '../../../../electron/grid/coordinator/views.js';
-import type { Session } from '../../../../electron/grid/coordinator/session.js';
+import { Engine } from '../../../../electron/grid/coordinator/engine/engine.js';
+import { contactTick } from '../../../../electron/grid/coordinator/engine/contact.js';
+import { Views } from '../../../../electron/grid/coordinator/api/views.js';
+import type { Session } from '../../../../electron/grid/coordinator/engine/session.js';
 import { DurableDb } from '../../../../electron/grid/store/durable-db.js';
 import type { ApplyResult, Op } from '../../../../electron/grid/store/ops.js';
 import { COORDINATOR_STORE } from '../../../../electron/grid/store/state-machine.js';

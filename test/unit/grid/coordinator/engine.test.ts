@@ -1,6 +1,6 @@
 // The scheduler and contact logic, deterministic: manual clock, fake peers, real store.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { recoverRuntime } from '../../../../electron/grid/coordinator/submission.js';
+import { recoverRuntime } from '../../../../electron/grid/coordinator/api/submission.js';
 import { EngineHarness, linux } from './engine-harness.js';
 
 describe('coordinator engine', () => {
@@ -43,12 +43,31 @@ describe('coordinator engine', () => {
     await h.succeed(c, a2!);
     expect(h.views.job(id)!.state).toBe('failed');
     // The finished job has no runtime left: it is rebuilt from the store.
-    expect(h.engine.jobs.has(id)).toBe(false);
+    expect(h.engine.job(id)).toBeUndefined();
     expect(await h.engine.retryFailed(id, () => recoverRuntime(h.engine, id))).toBe(1);
     const again = h.ready(c, 3);
     expect(again.map((a) => a.idx)).toEqual([1]);
     await h.succeed(c, again[0]!);
     expect(h.views.job(id)!).toMatchObject({ state: 'succeeded', counts: { succeeded: 3 } });
+  });
+
+  it('deletes a finished job for good, and refuses a live or unknown one without a change', async () => {
+    const done = await h.submit({}, 2);
+    const c = h.connect('c1');
+    for (const a of h.ready(c, 2)) await h.succeed(c, a);
+    expect(h.views.job(done)!.state).toBe('succeeded');
+    const live = await h.submit({ name: 'live' }, 1);
+    await expect(h.engine.deleteJob(live)).rejects.toMatchObject({
+      code: 'CONFLICT',
+      message: expect.stringMatching(/is (queued|running): cancel it first/) as unknown,
+    });
+    await expect(h.engine.deleteJob('jnosuch')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    expect(h.views.listJobs().map((j) => j.id)).toEqual([live, done]);
+    await h.engine.deleteJob(done);
+    expect(h.views.job(done)).toBeUndefined();
+    expect(h.views.tasks(done, { offset: 0, limit: 10 })).toBeUndefined();
+    await h.reopen();
+    expect(h.views.listJobs().map((j) => j.id)).toEqual([live]);
   });
 
   it('keeps a job queued with the reason when no contributor can run it', async () => {

@@ -1,4 +1,4 @@
-// SPEC §8: kill -9 at any moment loses nothing that was acknowledged, and a restart carries on.
+// docs/promises.md: kill -9 at any moment loses nothing that was acknowledged, and a restart carries on.
 import { spawn } from 'node:child_process';
 import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';

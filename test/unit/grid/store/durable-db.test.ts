@@ -153,29 +153,40 @@ describe('DurableDb', () => {
     await b.close();
   });
 
-  it('falls back to the previous snapshot plus the journal when the newest is corrupt', async () => {
-    const a = await open();
-    for (let round = 0; round < 3; round++) {
-      await commitAll(a, adds(40, round * 40));
-      await a.snapshot();
-    }
-    await commitAll(a, adds(10, 500));
-    const state = dumpKv(a.db);
-    await a.close();
-    const newest = join(tmp(), (await snapshots()).at(-1)!);
-    const bytes = await readFile(newest);
-    bytes.writeUInt8(bytes.readUInt8(bytes.length - 100) ^ 0xff, bytes.length - 100);
-    await writeFile(newest, bytes);
-    const b = await open();
-    expect(dumpKv(b.db)).toEqual(state);
-    // The damaged file is set aside so pruning never counts it as one of the two kept.
-    expect((await readdir(tmp())).some((f) => f.endsWith('.corrupt'))).toBe(true);
-    await b.snapshot();
-    await b.close();
-    const c = await open();
-    expect(dumpKv(c.db)).toEqual(state);
-    await c.close();
-  });
+  // Damage in the body, or in any header field the checksum covers: the seq (bytes 16-23), the
+  // store format (12-15, which must not then be read as "written by a newer Colony"), the length.
+  it.each([
+    ['a body byte', (b: Buffer) => b.length - 100],
+    ['the store format', () => 12],
+    ['the seq', () => 16],
+    ['the length', () => 24],
+  ])(
+    'falls back to the previous snapshot plus the journal when the newest has %s damaged',
+    async (_, at) => {
+      const a = await open();
+      for (let round = 0; round < 3; round++) {
+        await commitAll(a, adds(40, round * 40));
+        await a.snapshot();
+      }
+      await commitAll(a, adds(10, 500));
+      const state = dumpKv(a.db);
+      await a.close();
+      const newest = join(tmp(), (await snapshots()).at(-1)!);
+      const bytes = await readFile(newest);
+      const i = at(bytes);
+      bytes.writeUInt8(bytes.readUInt8(i) ^ 0x01, i);
+      await writeFile(newest, bytes);
+      const b = await open();
+      expect(dumpKv(b.db)).toEqual(state);
+      // The damaged file is set aside so pruning never counts it as one of the two kept.
+      expect((await readdir(tmp())).some((f) => f.endsWith('.corrupt'))).toBe(true);
+      await b.snapshot();
+      await b.close();
+      const c = await open();
+      expect(dumpKv(c.db)).toEqual(state);
+      await c.close();
+    },
+  );
 
   it('refuses to open when no snapshot is usable and the journal no longer starts at 1', async () => {
     const a = await open();

@@ -9,7 +9,7 @@ import ts from 'typescript';
 import {
   Supervisor,
   type SupervisorOptions,
-} from '../../../../electron/grid/contributor/supervisor.js';
+} from '../../../../electron/grid/contributor/supervisor/supervisor.js';
 import { ensureModuleFile } from '../../../../electron/grid/worker/module-file.js';
 
 export const repoRoot = fileURLToPath(new URL('../../../../', import.meta.url));
@@ -65,6 +65,7 @@ export async function startHarness(opts: Partial<SupervisorOptions> = {}): Promi
     allowCommands: false,
     workerPath,
     maxOldSpaceMb: 64,
+    spareWorkers: false,
     ...opts,
   });
   await supervisor.start();
