@@ -38,7 +38,11 @@ function treeCpuMs(pid: number): number {
 export async function busyChildren(parent: number, sampleMs = 500): Promise<number[]> {
   const before = new Map(childPids(parent).map((c) => [c, treeCpuMs(c)]));
   await new Promise((r) => setTimeout(r, sampleMs));
-  return [...before].filter(([pid, cpu]) => treeCpuMs(pid) - cpu >= sampleMs / 10).map(([p]) => p);
+  return [...before]
+    .map(([pid, cpu]) => ({ pid, used: treeCpuMs(pid) - cpu }))
+    .filter((c) => c.used >= sampleMs / 10)
+    .sort((a, b) => b.used - a.used)
+    .map((c) => c.pid);
 }
 
 /**
