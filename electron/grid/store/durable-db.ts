@@ -41,6 +41,17 @@ export interface DurableDbOptions<Op, R = unknown> {
    * behind, so the store fails stop and a restart replays the journal.
    */
   unguarded?: { op: (op: Op) => boolean; isRefusal: (err: unknown) => boolean };
+  /**
+   * Files kept beside the database that `apply` writes to through `db` (the coordinator's task
+   * archive): opened before the journal is replayed (a replayed op writes them again, so what
+   * they hold must be idempotent), made durable before every snapshot (which may then leave out
+   * what they hold), closed with the store.
+   */
+  sidecar?: {
+    open(db: Database, dir: string): void;
+    sync(db: Database): void;
+    close(db: Database): void;
+  };
   /** PRAGMAs, functions, prepared statements: run after open (and migrations) and after every export. */
   afterOpen?: (db: Database) => void;
   /**
@@ -163,6 +174,7 @@ export class DurableDb<Op, R = unknown> {
     const loadMs = snap ? performance.now() - loadStart : 0;
     let journal: Journal | undefined;
     try {
+      opts.sidecar?.open(db, dir);
       DurableDb.tune(db);
       const baseSeq = snap?.seq ?? 0;
       let lastSeq = baseSeq;
@@ -208,6 +220,11 @@ export class DurableDb<Op, R = unknown> {
       return store;
     } catch (err) {
       await journal?.close();
+      try {
+        opts.sidecar?.close(db);
+      } catch {
+        /* the open failed already; that error is the one to report */
+      }
       db.close();
       throw err;
     }
@@ -455,8 +472,10 @@ export class DurableDb<Op, R = unknown> {
     this.opts.afterOpen?.(this.db);
     this.sinceSnapshot = 0;
     const rotated = this.journal.rotate();
-    // A snapshot at `seq` may only be published once the journal holds every record up to `seq`.
+    // A snapshot at `seq` may only be published once the journal holds every record up to `seq`,
+    // and the side files everything the ops up to `seq` wrote there (the snapshot may lack it).
     await rotated;
+    this.opts.sidecar?.sync(this.db);
     await writeSnapshot(this.opts.dir, seq, bytes, this.format);
     this.lastSnapshotSeq = seq;
     await pruneSnapshots(this.opts.dir);
@@ -475,6 +494,7 @@ export class DurableDb<Op, R = unknown> {
     if (opts.snapshot && !this.journal.failed) await this.snapshotNow(true);
     await this.journal.close();
     this.endTurn();
+    this.opts.sidecar?.close(this.db);
     this.db.close();
   }
 }

@@ -4,13 +4,12 @@
 import type { Database, SqlValue } from 'sql.js';
 import type { JobSpec } from '../../../shared/job-file.js';
 import type { AttemptState, JobState } from '../../../shared/states.js';
-import { EXTRACTED } from './schema.js';
 
 export interface MirrorJob {
   spec: JobSpec;
   state: JobState;
   taskCount: number;
-  /** Tasks with a row: they are extracted in order, so this says which ones exist. */
+  /** Tasks extracted so far (in index order): they have a row, or are archived once succeeded. */
   extracted: number;
   succeeded: number;
   failed: number;
@@ -67,7 +66,7 @@ function build(db: Database): Mirror {
   const jobs = new Map<string, MirrorJob>();
   each(
     db,
-    `SELECT id, spec, state, task_count, succeeded, failed, ${EXTRACTED} FROM jobs`,
+    'SELECT id, spec, state, task_count, succeeded, failed, extracted FROM jobs',
     [],
     ([id, spec, state, taskCount, succeeded, failed, extracted]) =>
       jobs.set(id as string, {

@@ -6,7 +6,7 @@ import type { AttemptState } from '../../../shared/states.js';
 import type { DurableDb } from './durable-db.js';
 import { forgetMirror } from './mirror.js';
 import type { ApplyResult, Op, UserRole } from './ops.js';
-import { EXTRACTED } from './schema.js';
+import { archiveOf, type ArchivedTask } from './archive.js';
 
 /** A row of `jobs`; JSON columns (spec) stay text: the caller parses what it uses. */
 export interface JobRow {
@@ -186,6 +186,29 @@ function taskRow(r: Row): TaskDbRow {
   };
 }
 
+/**
+ * Attempts in memory: those of tasks not archived, and the slim copies of archived tasks' attempts
+ * (the columns the figures over time read).
+ */
+const ALL_ATTEMPTS = `(SELECT id, job_id, idx, number, contributor, state, assigned_at, ended_at, wall_ms, cpu_ms FROM attempts
+  UNION ALL SELECT id, job_id, idx, number, contributor, state, assigned_at, ended_at, wall_ms, cpu_ms FROM attempt_log)`;
+
+/** A task row from its archived record. */
+function archivedRow(a: ArchivedTask | undefined): TaskDbRow | undefined {
+  return (
+    a && {
+      idx: a.idx,
+      input: JSON.stringify(a.input ?? null),
+      state: 'succeeded',
+      attempts: a.attempts,
+      failures: a.failures,
+      output: JSON.stringify(a.output ?? null),
+      error: null,
+      finishedAt: a.finishedAt,
+    }
+  );
+}
+
 /** Blob references inside JSON text: `"sha256":"…"` (modules, files, outputs, logs), `"inputsBlob":"…"`. */
 const BLOB_REF = /"sha256":"([0-9a-f]{64})"|"inputsBlob":"([0-9a-f]{64})"/g;
 
@@ -233,15 +256,16 @@ export class StoreReader {
 
   /** One job with its extracted-task count. */
   jobExtracted(jobId: string): JobRowExtracted | undefined {
-    const r = this.rows(`SELECT *, ${EXTRACTED} AS extracted FROM jobs WHERE id = ?`, [jobId])[0];
+    const r = this.rows('SELECT * FROM jobs WHERE id = ?', [jobId])[0];
     return r && { ...jobRow(r), extracted: r.extracted as number };
   }
 
   /** Queued and running jobs with their extracted-task counts (the scheduler's memory at start). */
   unfinishedJobs(): JobRowExtracted[] {
-    return this.rows(
-      `SELECT *, ${EXTRACTED} AS extracted FROM jobs WHERE state IN ('queued', 'running')`,
-    ).map((r) => ({ ...jobRow(r), extracted: r.extracted as number }));
+    return this.rows("SELECT * FROM jobs WHERE state IN ('queued', 'running')").map((r) => ({
+      ...jobRow(r),
+      extracted: r.extracted as number,
+    }));
   }
 
   /** Ids of finished jobs (succeeded, failed, cancelled) that ended before `before`, at most `limit`. */
@@ -267,39 +291,159 @@ export class StoreReader {
     ).map((r) => r[0] as number);
   }
 
-  /** How many extracted tasks a job has (in `state`, if given). */
+  /**
+   * How many extracted tasks a job has (in `state`, if given). Succeeded ones are counted by the
+   * job: most of them are in the archive, not in `tasks`.
+   */
   taskCount(jobId: string, state?: AttemptState): number {
-    const where = state ? 'AND state = ?' : '';
-    const params: SqlValue[] = state ? [jobId, state] : [jobId];
+    if (!state || state === 'succeeded') {
+      const [extracted, succeeded] = this.values(
+        'SELECT extracted, succeeded FROM jobs WHERE id = ?',
+        [jobId],
+      )[0] ?? [0, 0];
+      return Number(state ? succeeded : extracted);
+    }
     return Number(
-      this.values(`SELECT COUNT(*) FROM tasks WHERE job_id = ? ${where}`, params)[0]?.[0] ?? 0,
+      this.values('SELECT COUNT(*) FROM tasks WHERE job_id = ? AND state = ?', [
+        jobId,
+        state,
+      ])[0]?.[0] ?? 0,
     );
   }
 
-  /** A page of a job's extracted tasks in index order (in `state`, if given). */
+  /**
+   * A page of a job's extracted tasks in index order (in `state`, if given). Every extracted task
+   * has a row or is archived (succeeded), so without a state the page is the index range
+   * [offset, offset + limit); a row wins over an archived record of the same task (one archived
+   * by an op the journal lost, which then ran again).
+   */
   tasks(jobId: string, q: { state?: AttemptState; offset: number; limit: number }): TaskDbRow[] {
-    const where = q.state ? 'AND state = ?' : '';
-    const params: SqlValue[] = q.state ? [jobId, q.state] : [jobId];
-    return this.rows(
-      `SELECT * FROM tasks WHERE job_id = ? ${where} ORDER BY idx LIMIT ? OFFSET ?`,
-      [...params, q.limit, q.offset],
-    ).map(taskRow);
+    if (q.state === 'succeeded') return this.succeededTasks(jobId, q.offset, q.limit);
+    if (q.state)
+      return this.rows(
+        'SELECT * FROM tasks WHERE job_id = ? AND state = ? ORDER BY idx LIMIT ? OFFSET ?',
+        [jobId, q.state, q.limit, q.offset],
+      ).map(taskRow);
+    const end = Math.min(q.offset + q.limit, this.extracted(jobId));
+    if (end <= q.offset) return [];
+    const rows = new Map(
+      this.rows('SELECT * FROM tasks WHERE job_id = ? AND idx >= ? AND idx < ?', [
+        jobId,
+        q.offset,
+        end,
+      ]).map((r) => [r.idx as number, taskRow(r)]),
+    );
+    if (rows.size === end - q.offset) return [...rows.values()].sort((a, b) => a.idx - b.idx);
+    const archived = archiveOf(this.db).range(jobId, q.offset, end);
+    const out: TaskDbRow[] = [];
+    for (let idx = q.offset; idx < end; idx++) {
+      const r = rows.get(idx) ?? archivedRow(archived.get(idx));
+      if (r) out.push(r);
+    }
+    return out;
+  }
+
+  /** Succeeded tasks in index order, from the `offset`-th: archived ones and rows merged. */
+  private succeededTasks(jobId: string, offset: number, limit: number): TaskDbRow[] {
+    const idxs: number[] = [];
+    let skip = offset;
+    for (const idx of this.succeededIndexes(jobId, 0)) {
+      if (skip > 0) skip--;
+      else if (idxs.push(idx) >= limit) break;
+    }
+    return this.tasksAt(jobId, idxs);
   }
 
   /** Finished tasks (succeeded or failed) after index `after`, in index order, at most `limit`. */
   finishedTasksAfter(jobId: string, after: number, limit: number): TaskDbRow[] {
-    return this.rows(
-      "SELECT * FROM tasks WHERE job_id = ? AND idx > ? AND state IN ('succeeded', 'failed') ORDER BY idx LIMIT ?",
+    const failed = this.values(
+      "SELECT idx FROM tasks WHERE job_id = ? AND idx > ? AND state = 'failed' ORDER BY idx LIMIT ?",
       [jobId, after, limit],
-    ).map(taskRow);
+    ).map((r) => r[0] as number);
+    const idxs: number[] = [];
+    let f = 0;
+    for (const idx of this.succeededIndexes(jobId, after + 1)) {
+      while (f < failed.length && (failed[f] as number) < idx && idxs.length < limit)
+        idxs.push(failed[f++] as number);
+      if (idxs.length >= limit) break;
+      idxs.push(idx);
+      if (idxs.length >= limit) break;
+    }
+    while (f < failed.length && idxs.length < limit) idxs.push(failed[f++] as number);
+    return this.tasksAt(jobId, idxs);
   }
 
-  /** Every attempt of one task, by number. */
+  /**
+   * Indexes of a job's succeeded tasks from `from` up, ascending: archived ones without a row,
+   * merged with rows that say succeeded (a store from before the archive keeps those).
+   */
+  private *succeededIndexes(jobId: string, from: number): Generator<number> {
+    const withRow = new Set(
+      this.values('SELECT idx FROM tasks WHERE job_id = ? AND idx >= ?', [jobId, from]).map(
+        (r) => r[0] as number,
+      ),
+    );
+    const rowsSucceeded = this.values(
+      "SELECT idx FROM tasks WHERE job_id = ? AND idx >= ? AND state = 'succeeded' ORDER BY idx",
+      [jobId, from],
+    ).map((r) => r[0] as number);
+    let k = 0;
+    for (const idx of archiveOf(this.db).indexes(jobId, from, this.extracted(jobId))) {
+      if (withRow.has(idx)) continue;
+      while (k < rowsSucceeded.length && (rowsSucceeded[k] as number) < idx)
+        yield rowsSucceeded[k++] as number;
+      yield idx;
+    }
+    while (k < rowsSucceeded.length) yield rowsSucceeded[k++] as number;
+  }
+
+  /** The tasks at `idxs` (ascending), each from its row or else from the archive. */
+  private tasksAt(jobId: string, idxs: number[]): TaskDbRow[] {
+    if (idxs.length === 0) return [];
+    const lo = idxs[0] as number;
+    const hi = (idxs[idxs.length - 1] as number) + 1;
+    const rows = new Map(
+      this.rows('SELECT * FROM tasks WHERE job_id = ? AND idx >= ? AND idx < ?', [
+        jobId,
+        lo,
+        hi,
+      ]).map((r) => [r.idx as number, taskRow(r)]),
+    );
+    const missing = idxs.filter((i) => !rows.has(i));
+    const archived =
+      missing.length > 0
+        ? archiveOf(this.db).range(
+            jobId,
+            missing[0] as number,
+            (missing[missing.length - 1] as number) + 1,
+          )
+        : new Map<number, ArchivedTask>();
+    const out: TaskDbRow[] = [];
+    for (const idx of idxs) {
+      const r = rows.get(idx) ?? archivedRow(archived.get(idx));
+      if (r) out.push(r);
+    }
+    return out;
+  }
+
+  private extracted(jobId: string): number {
+    return Number(this.values('SELECT extracted FROM jobs WHERE id = ?', [jobId])[0]?.[0] ?? 0);
+  }
+
+  /** Every attempt of one task, in the order assigned (from the archive once the task succeeded). */
   attemptsOf(jobId: string, idx: number): AttemptDbRow[] {
-    return this.rows('SELECT * FROM attempts WHERE job_id = ? AND idx = ? ORDER BY number', [
-      jobId,
-      idx,
-    ]).map(attemptRow);
+    const rows = this.rows(
+      'SELECT * FROM attempts WHERE job_id = ? AND idx = ? ORDER BY assigned_at, number',
+      [jobId, idx],
+    ).map(attemptRow);
+    if (rows.length > 0) return rows;
+    const archived = archiveOf(this.db).get(jobId, idx);
+    if (
+      !archived ||
+      this.values('SELECT 1 FROM tasks WHERE job_id = ? AND idx = ?', [jobId, idx]).length > 0
+    )
+      return [];
+    return archived.tries.map((a) => attemptRow({ ...a, job_id: jobId, idx }));
   }
 
   /** Attempts assigned or running when the store was last written. */
@@ -314,7 +458,7 @@ export class StoreReader {
     return this.rows(
       `SELECT a.id, a.job_id, a.idx, a.number, a.contributor, a.state, a.assigned_at, a.ended_at,
               a.wall_ms, j.name
-       FROM attempts a JOIN jobs j ON j.id = a.job_id
+       FROM ${ALL_ATTEMPTS} a JOIN jobs j ON j.id = a.job_id
        WHERE a.contributor IS NOT NULL AND (a.ended_at IS NULL OR a.ended_at >= ?)
        ORDER BY a.assigned_at DESC LIMIT ?`,
       [since, limit],
@@ -339,7 +483,7 @@ export class StoreReader {
   *endedAttempts(since: number): Generator<{ user: string; assignedAt: number; endedAt: number }> {
     const stmt = this.db.prepare(
       `SELECT COALESCE(j.submitted_by, 'owner'), a.assigned_at, a.ended_at
-       FROM attempts a JOIN jobs j ON j.id = a.job_id
+       FROM ${ALL_ATTEMPTS} a JOIN jobs j ON j.id = a.job_id
        WHERE a.ended_at IS NOT NULL AND a.ended_at >= ?`,
     );
     try {
@@ -360,7 +504,7 @@ export class StoreReader {
   /** Attempts that succeeded in [since, until), counted per minute (ms / 60 000). */
   succeededPerMinute(since: number, until: number): { minute: number; n: number }[] {
     return this.values(
-      "SELECT ended_at / 60000 AS m, COUNT(*) AS n FROM attempts WHERE state = 'succeeded' AND ended_at >= ? AND ended_at < ? GROUP BY m",
+      `SELECT ended_at / 60000 AS m, COUNT(*) AS n FROM ${ALL_ATTEMPTS} WHERE state = 'succeeded' AND ended_at >= ? AND ended_at < ? GROUP BY m`,
       [since, until],
     ).map((r) => ({ minute: Math.floor(Number(r[0])), n: Number(r[1]) }));
   }
@@ -369,7 +513,7 @@ export class StoreReader {
   cpuByContributor(since: number): Record<string, number> {
     const out: Record<string, number> = {};
     for (const [contributor, cpu] of this.values(
-      `SELECT contributor, SUM(cpu_ms) AS cpu FROM attempts
+      `SELECT contributor, SUM(cpu_ms) AS cpu FROM ${ALL_ATTEMPTS}
        WHERE ended_at >= ? AND cpu_ms IS NOT NULL AND contributor IS NOT NULL
        GROUP BY contributor`,
       [since],
@@ -391,6 +535,7 @@ export class StoreReader {
     for (const [output] of this.values(`SELECT output FROM tasks WHERE output LIKE '%"sha256":%'`))
       add(output);
     for (const [logs] of this.values('SELECT logs FROM attempts WHERE logs IS NOT NULL')) add(logs);
+    for (const [sha] of this.values('SELECT sha256 FROM job_blobs')) shas.add(sha as string);
     return shas;
   }
 
@@ -412,6 +557,8 @@ export class StoreReader {
       [jobId],
     ))
       add(logs);
+    for (const [sha] of this.values('SELECT sha256 FROM job_blobs WHERE job_id = ?', [jobId]))
+      shas.add(sha as string);
     return shas;
   }
 
@@ -448,7 +595,7 @@ export class StoreReader {
     const out = new Map<number, number>();
     for (const [bucket, cpu] of this.values(
       `SELECT CAST(ended_at AS INTEGER) / CAST(? AS INTEGER) AS bucket, SUM(cpu_ms) AS cpu
-       FROM attempts WHERE contributor = ? AND ended_at >= ? AND cpu_ms IS NOT NULL GROUP BY bucket`,
+       FROM ${ALL_ATTEMPTS} WHERE contributor = ? AND ended_at >= ? AND cpu_ms IS NOT NULL GROUP BY bucket`,
       [bucketMs, id, since],
     )) {
       const start = Math.floor(Number(bucket)) * bucketMs;

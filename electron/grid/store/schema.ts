@@ -35,6 +35,23 @@ const FLEET_SCHEMA = [
     scope TEXT PRIMARY KEY, state TEXT NOT NULL, by TEXT, reason TEXT, at INTEGER NOT NULL)`,
 ];
 
+/**
+ * What is left of a succeeded task in memory once the task archive (archive.ts) holds it: its
+ * attempts, slim (no logs, no error), for the figures over time (throughput, CPU donated, fair
+ * share, timeline); and the blobs its outputs and logs reference, for blob retention. Migration
+ * 3 → 4 adds them.
+ */
+const ARCHIVE_SCHEMA = [
+  `CREATE TABLE IF NOT EXISTS attempt_log (
+    id TEXT NOT NULL, job_id TEXT NOT NULL, idx INTEGER NOT NULL, number INTEGER NOT NULL,
+    contributor TEXT, state TEXT NOT NULL, assigned_at INTEGER NOT NULL, ended_at INTEGER,
+    wall_ms REAL, cpu_ms REAL)`,
+  `CREATE INDEX IF NOT EXISTS attempt_log_by_end ON attempt_log (ended_at)`,
+  `CREATE INDEX IF NOT EXISTS attempt_log_by_job ON attempt_log (job_id)`,
+  `CREATE TABLE IF NOT EXISTS job_blobs (
+    job_id TEXT NOT NULL, sha256 TEXT NOT NULL, PRIMARY KEY (job_id, sha256)) WITHOUT ROWID`,
+];
+
 export const SCHEMA: string[] = [
   `CREATE TABLE jobs (
     id TEXT PRIMARY KEY, seq INTEGER NOT NULL, name TEXT NOT NULL, spec TEXT NOT NULL,
@@ -48,7 +65,10 @@ export const SCHEMA: string[] = [
     -- Why the job failed as a whole (its inputs could not be extracted); NULL otherwise.
     error TEXT,
     -- The user whose token submitted it (NULL: before users existed, i.e. the owner).
-    submitted_by TEXT)`,
+    submitted_by TEXT,
+    -- How many tasks were extracted (they are, in index order): those below have a row in
+    -- tasks, or are in the task archive once succeeded.
+    extracted INTEGER NOT NULL DEFAULT 0)`,
   JOBS_BY_END,
   `CREATE TABLE tasks (
     job_id TEXT NOT NULL, idx INTEGER NOT NULL, input TEXT NOT NULL, state TEXT NOT NULL,
@@ -75,11 +95,8 @@ export const SCHEMA: string[] = [
     decided_at INTEGER)`,
   ...PEOPLE_SCHEMA,
   ...FLEET_SCHEMA,
+  ...ARCHIVE_SCHEMA,
 ];
-
-/** How many tasks of the job in scope (`jobs`) have a row: they are extracted in index order. */
-export const EXTRACTED =
-  '(SELECT COALESCE(MAX(idx) + 1, 0) FROM tasks WHERE tasks.job_id = jobs.id)';
 
 /**
  * Format 0 → 1: a store from before store formats (any earlier release) gets what it may lack:
@@ -109,6 +126,15 @@ export const MIGRATIONS: ((db: Database) => void)[] = [
   // 2 → 3: the fleet: machines' groups, fleet policies, remote pause / drain (ops fleet.*).
   (db) => {
     for (const sql of FLEET_SCHEMA) db.run(sql);
+  },
+  // 3 → 4: succeeded tasks leave for the task archive; a job counts its extracted tasks itself
+  // (until now the highest task row told). Rows already there stay where they are.
+  (db) => {
+    addColumn(db, 'jobs', 'extracted', 'INTEGER NOT NULL DEFAULT 0');
+    db.run(
+      'UPDATE jobs SET extracted = (SELECT COALESCE(MAX(idx) + 1, 0) FROM tasks WHERE tasks.job_id = jobs.id)',
+    );
+    for (const sql of ARCHIVE_SCHEMA) db.run(sql);
   },
 ];
 

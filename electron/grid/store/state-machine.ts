@@ -15,6 +15,14 @@ import {
   type MirrorJob,
   type OpenTask,
 } from './mirror.js';
+import { join } from 'node:path';
+import {
+  TaskArchive,
+  archiveLine,
+  archiveOf,
+  attachArchive,
+  type ArchivedAttempt,
+} from './archive.js';
 import { StoreError } from './errors.js';
 import type { ApplyResult, Op } from './ops.js';
 import { MIGRATIONS, SCHEMA } from './schema.js';
@@ -158,7 +166,12 @@ function assign(db: Database, op: Extract<Op, { t: 'attempt.assign' }>): ApplyRe
       [op.jobId, op.idx, JSON.stringify(input)],
     );
     if (op.cursor !== undefined)
-      run(db, 'UPDATE jobs SET cursor = ? WHERE id = ?', [op.cursor, op.jobId]);
+      run(db, 'UPDATE jobs SET extracted = ?, cursor = ? WHERE id = ?', [
+        op.idx + 1,
+        op.cursor,
+        op.jobId,
+      ]);
+    else run(db, 'UPDATE jobs SET extracted = ? WHERE id = ?', [op.idx + 1, op.jobId]);
     task = { state: 'assigned', attempts: 0, failures: 0, live: 0 };
   }
   const number = task.attempts + 1;
@@ -239,8 +252,11 @@ function end(db: Database, op: Extract<Op, { t: 'attempt.end' }>): ApplyResult {
   const result = taskDone ? { recorded: false } : endTask(db, op, a);
   // The database is written: now the mirror follows.
   mirrorOf(db).live.delete(op.attemptId);
-  if (--task.live === 0) j.open.delete(idx);
-  else result.othersLive = true;
+  if (--task.live === 0) {
+    j.open.delete(idx);
+    // Succeeded, and no copy of it runs any more: it leaves memory for the archive.
+    if (task.state === 'succeeded') archiveTask(db, jobId, idx);
+  } else result.othersLive = true;
   if (result.recorded) {
     if (task.state === 'succeeded') j.succeeded++;
     else j.failed++;
@@ -289,6 +305,54 @@ function endTask(
   return { recorded: false, ...(next === 'pending' ? { requeued: true } : {}) };
 }
 
+/**
+ * Moves a succeeded task out of the database: its row and attempts go to the job's archive file,
+ * a slim copy of each attempt to attempt_log (figures over time), the blobs it references to
+ * job_blobs. The archive is written before the rows go; a replay archives it again, harmlessly.
+ */
+function archiveTask(db: Database, jobId: string, idx: number): void {
+  const t = row(
+    db,
+    'SELECT input, output, attempts, failures, finished_at FROM tasks WHERE job_id = ? AND idx = ?',
+    [jobId, idx],
+  );
+  if (!t) return;
+  const tries: ArchivedAttempt[] = [];
+  const s = stmt(
+    db,
+    'SELECT id, number, contributor, state, speculative, assigned_at, ended_at, wall_ms, cpu_ms, exit_code, error, logs FROM attempts WHERE job_id = ? AND idx = ? ORDER BY assigned_at, number',
+  );
+  try {
+    s.bind([jobId, idx]);
+    while (s.step()) tries.push(s.getAsObject() as unknown as ArchivedAttempt);
+  } finally {
+    s.reset();
+  }
+  const line = archiveLine(
+    idx,
+    t.input as string,
+    (t.output as string | null) ?? 'null',
+    t.attempts as number,
+    t.failures as number,
+    (t.finished_at as number | null) ?? null,
+    tries,
+  );
+  archiveOf(db).append(jobId, idx, line);
+  if (line.includes('"sha256')) {
+    const shas = new Set<string>();
+    for (const m of line.matchAll(/\\?"sha256\\?":\\?"([0-9a-f]{64})/g)) shas.add(m[1] as string);
+    for (const sha of shas)
+      run(db, 'INSERT OR IGNORE INTO job_blobs (job_id, sha256) VALUES (?, ?)', [jobId, sha]);
+  }
+  run(
+    db,
+    'INSERT INTO attempt_log (id, job_id, idx, number, contributor, state, assigned_at, ended_at, wall_ms, cpu_ms) SELECT id, job_id, idx, number, contributor, state, assigned_at, ended_at, wall_ms, cpu_ms FROM attempts WHERE job_id = ? AND idx = ?',
+    [jobId, idx],
+  );
+  run(db, 'DELETE FROM attempts WHERE job_id = ? AND idx = ?', [jobId, idx]);
+  run(db, 'DELETE FROM tasks WHERE job_id = ? AND idx = ?', [jobId, idx]);
+}
+
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
@@ -314,9 +378,12 @@ function deleteJob(db: Database, jobId: string): ApplyResult {
     if (a.jobId === jobId)
       throw new TransitionError(`job ${jobId} still has attempts ending: try again in a moment`);
   run(db, 'DELETE FROM attempts WHERE job_id = ?', [jobId]);
+  run(db, 'DELETE FROM attempt_log WHERE job_id = ?', [jobId]);
+  run(db, 'DELETE FROM job_blobs WHERE job_id = ?', [jobId]);
   run(db, 'DELETE FROM tasks WHERE job_id = ?', [jobId]);
   run(db, 'DELETE FROM jobs WHERE id = ?', [jobId]);
   mirrorOf(db).jobs.delete(jobId);
+  archiveOf(db).remove(jobId);
   return {};
 }
 
@@ -397,6 +464,12 @@ export const COORDINATOR_STORE = {
   apply: applyOp,
   unguarded: unguardedOps,
   migrations: MIGRATIONS,
+  /** Succeeded tasks live in `<store>/archive/` (archive.ts). */
+  sidecar: {
+    open: (db: Database, dir: string) => attachArchive(db, new TaskArchive(join(dir, 'archive'))),
+    sync: (db: Database) => archiveOf(db).sync(),
+    close: (db: Database) => archiveOf(db).close(),
+  },
 };
 
 export function applyOp(db: Database, op: Op): ApplyResult {

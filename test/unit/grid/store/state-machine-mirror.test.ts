@@ -5,6 +5,7 @@ import fc from 'fast-check';
 import initSqlJs, { type Database } from 'sql.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { jobSpecSchema } from '../../../../shared/job-file.js';
+import { archiveOf } from '../../../../electron/grid/store/archive.js';
 import { forgetMirror, mirrorOf } from '../../../../electron/grid/store/mirror.js';
 import type { Op } from '../../../../electron/grid/store/ops.js';
 import { SCHEMA } from '../../../../electron/grid/store/schema.js';
@@ -157,12 +158,20 @@ describe('state machine mirror', () => {
             }
             expect(snapshotOf(db)).toEqual(rebuilt(db));
           }
-          // The job's counters agree with its task rows.
+          // The job's counters agree with its task rows and archived tasks; a task is in one or
+          // the other, and an archived one no longer runs anywhere.
           const counts = db.exec(
             "SELECT (SELECT succeeded FROM jobs), (SELECT COUNT(*) FROM tasks WHERE state = 'succeeded'), (SELECT failed FROM jobs), (SELECT COUNT(*) FROM tasks WHERE state = 'failed')",
           )[0]?.values[0];
-          expect(counts?.[0]).toBe(counts?.[1]);
+          const withRow = new Set(db.exec('SELECT idx FROM tasks')[0]?.values.map((r) => r[0]));
+          const archived = [...archiveOf(db).indexes('j1', 0, TASKS)];
+          expect(archived.filter((i) => withRow.has(i))).toEqual([]);
+          expect(counts?.[0]).toBe(Number(counts?.[1]) + archived.length);
           expect(counts?.[2]).toBe(counts?.[3]);
+          const liveOfArchived = db.exec(
+            "SELECT COUNT(*) FROM attempts WHERE state IN ('assigned', 'running')",
+          )[0]?.values[0]?.[0];
+          expect(Number(liveOfArchived)).toBe(mirrorOf(db).live.size);
         } finally {
           db.close();
         }

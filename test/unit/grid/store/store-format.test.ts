@@ -42,10 +42,18 @@ async function writeStore(opts: { snapshot: boolean }): Promise<void> {
 /** Every file of the store directory with its sha256: what "nothing changed" is checked against. */
 async function contents(dir: string): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
-  for (const name of (await readdir(dir)).sort())
-    out[name] = createHash('sha256')
-      .update(await readFile(join(dir, name)))
-      .digest('hex');
+  for (const entry of (await readdir(dir, { withFileTypes: true })).sort((a, b) =>
+    a.name.localeCompare(b.name),
+  )) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory())
+      for (const [name, sha] of Object.entries(await contents(path)))
+        out[`${entry.name}/${name}`] = sha;
+    else
+      out[entry.name] = createHash('sha256')
+        .update(await readFile(path))
+        .digest('hex');
+  }
   return out;
 }
 
