@@ -162,12 +162,22 @@ describe.skipIf(!canNetns)('a contributor cut off by its link going down mid-job
     }
     const restoredAt = Date.now();
     // Work resumes on the cut-off contributor: it is assigned something after the link is back.
+    // The other contributor may finish the first job before it is back, so a second job waits.
+    const nextDir = join(dir, 'next');
+    await mkdir(nextDir, { recursive: true });
+    for (const [f, text] of Object.entries(busyJob('next', 200, 40)))
+      await writeFile(join(nextDir, f), text);
+    const next = await lan.cli(coord, ['submit', join(nextDir, 'job.yaml'), '--data', data()]);
+    expect(next.code, next.stderr).toBe(0);
+    const nextId = next.stdout.trim();
     let resumeMs = -1;
     for (let i = 0; i < 600 && resumeMs < 0; i++) {
-      const attempts = (await tasksNow()).flatMap((t) => t.attempts);
+      const attempts = [
+        ...(await tasksNow()),
+        ...(await get<{ tasks: TaskRow[] }>(`/jobs/${nextId}/tasks?limit=1000`)).tasks,
+      ].flatMap((t) => t.attempts);
       if (attempts.some((a) => a.contributorId === victimId && a.assignedAt > restoredAt))
         resumeMs = Date.now() - restoredAt;
-      else if ((await get<JobSummary>(`/jobs/${id}`)).state === 'succeeded') break;
       else await sleep(50);
     }
     for (let i = 0; i < 600; i++) {

@@ -7,6 +7,8 @@ import type { AttemptState, JobState } from '../../../shared/states.js';
 
 export interface MirrorJob {
   spec: JobSpec;
+  /** Whose job it is, for the usage figures ('owner': submitted before users existed). */
+  user: string;
   state: JobState;
   taskCount: number;
   /** Tasks extracted so far (in index order): they have a row, or are archived once succeeded. */
@@ -66,11 +68,12 @@ function build(db: Database): Mirror {
   const jobs = new Map<string, MirrorJob>();
   each(
     db,
-    'SELECT id, spec, state, task_count, succeeded, failed, extracted FROM jobs',
+    "SELECT id, spec, state, task_count, succeeded, failed, extracted, COALESCE(submitted_by, 'owner') FROM jobs",
     [],
-    ([id, spec, state, taskCount, succeeded, failed, extracted]) =>
+    ([id, spec, state, taskCount, succeeded, failed, extracted, user]) =>
       jobs.set(id as string, {
         spec: JSON.parse(spec as string) as JobSpec,
+        user: user as string,
         state: state as JobState,
         taskCount: taskCount as number,
         extracted: extracted as number,

@@ -187,11 +187,14 @@ function taskRow(r: Row): TaskDbRow {
 }
 
 /**
- * Attempts in memory: those of tasks not archived, and the slim copies of archived tasks' attempts
- * (the columns the figures over time read).
+ * Attempts for the timeline: those of tasks not archived, and slim copies of the newest archived
+ * ones (recent_attempts).
  */
-const ALL_ATTEMPTS = `(SELECT id, job_id, idx, number, contributor, state, assigned_at, ended_at, wall_ms, cpu_ms FROM attempts
-  UNION ALL SELECT id, job_id, idx, number, contributor, state, assigned_at, ended_at, wall_ms, cpu_ms FROM attempt_log)`;
+const TIMELINE_ATTEMPTS = `(SELECT id, job_id, idx, number, contributor, state, assigned_at, ended_at, wall_ms FROM attempts
+  UNION ALL SELECT id, job_id, idx, number, contributor, state, assigned_at, ended_at, wall_ms FROM recent_attempts)`;
+
+const MINUTE = 60_000;
+const HOUR = 3_600_000;
 
 /** A task row from its archived record. */
 function archivedRow(a: ArchivedTask | undefined): TaskDbRow | undefined {
@@ -458,7 +461,7 @@ export class StoreReader {
     return this.rows(
       `SELECT a.id, a.job_id, a.idx, a.number, a.contributor, a.state, a.assigned_at, a.ended_at,
               a.wall_ms, j.name
-       FROM ${ALL_ATTEMPTS} a JOIN jobs j ON j.id = a.job_id
+       FROM ${TIMELINE_ATTEMPTS} a JOIN jobs j ON j.id = a.job_id
        WHERE a.contributor IS NOT NULL AND (a.ended_at IS NULL OR a.ended_at >= ?)
        ORDER BY a.assigned_at DESC LIMIT ?`,
       [since, limit],
@@ -478,12 +481,13 @@ export class StoreReader {
 
   /**
    * Attempts that ended at or after `since`, with the user whose job they ran (`owner` for jobs
-   * from before users): streamed, as there may be many.
+   * from before users): streamed, as there may be many. Archived tasks' attempts come summed per
+   * minute and user, as one attempt ending mid-minute.
    */
   *endedAttempts(since: number): Generator<{ user: string; assignedAt: number; endedAt: number }> {
     const stmt = this.db.prepare(
       `SELECT COALESCE(j.submitted_by, 'owner'), a.assigned_at, a.ended_at
-       FROM ${ALL_ATTEMPTS} a JOIN jobs j ON j.id = a.job_id
+       FROM attempts a JOIN jobs j ON j.id = a.job_id
        WHERE a.ended_at IS NOT NULL AND a.ended_at >= ?`,
     );
     try {
@@ -499,26 +503,54 @@ export class StoreReader {
     } finally {
       stmt.free();
     }
+    for (const [minute, user, busy] of this.values(
+      'SELECT minute, user, busy_ms FROM usage_minutes WHERE minute >= ?',
+      [Math.floor(since / MINUTE)],
+    )) {
+      const endedAt = Number(minute) * MINUTE + MINUTE / 2;
+      yield { user: user as string, assignedAt: endedAt - Number(busy), endedAt };
+    }
   }
 
   /** Attempts that succeeded in [since, until), counted per minute (ms / 60 000). */
   succeededPerMinute(since: number, until: number): { minute: number; n: number }[] {
-    return this.values(
-      `SELECT ended_at / 60000 AS m, COUNT(*) AS n FROM ${ALL_ATTEMPTS} WHERE state = 'succeeded' AND ended_at >= ? AND ended_at < ? GROUP BY m`,
+    const byMinute = new Map<number, number>();
+    const add = (minute: number, n: number) =>
+      byMinute.set(minute, (byMinute.get(minute) ?? 0) + n);
+    for (const [m, n] of this.values(
+      "SELECT ended_at / 60000 AS m, COUNT(*) AS n FROM attempts WHERE state = 'succeeded' AND ended_at >= ? AND ended_at < ? GROUP BY m",
       [since, until],
-    ).map((r) => ({ minute: Math.floor(Number(r[0])), n: Number(r[1]) }));
+    ))
+      add(Math.floor(Number(m)), Number(n));
+    for (const [m, n] of this.values(
+      'SELECT minute, SUM(succeeded) FROM usage_minutes WHERE minute >= ? AND minute < ? GROUP BY minute',
+      [Math.floor(since / MINUTE), Math.ceil(until / MINUTE)],
+    ))
+      if (Number(n) > 0) add(Number(m), Number(n));
+    return [...byMinute].sort((a, b) => a[0] - b[0]).map(([minute, n]) => ({ minute, n }));
   }
 
-  /** CPU ms per contributor over attempts that ended at or after `since`. */
+  /**
+   * CPU ms per contributor over attempts that ended at or after `since` (archived tasks' attempts
+   * to the hour: those of the hour `since` falls in count whole).
+   */
   cpuByContributor(since: number): Record<string, number> {
     const out: Record<string, number> = {};
+    const add = (c: SqlValue | undefined, cpu: SqlValue | undefined) =>
+      (out[c as string] = (out[c as string] ?? 0) + Number(cpu ?? 0));
     for (const [contributor, cpu] of this.values(
-      `SELECT contributor, SUM(cpu_ms) AS cpu FROM ${ALL_ATTEMPTS}
+      `SELECT contributor, SUM(cpu_ms) AS cpu FROM attempts
        WHERE ended_at >= ? AND cpu_ms IS NOT NULL AND contributor IS NOT NULL
        GROUP BY contributor`,
       [since],
     ))
-      out[contributor as string] = Math.round(Number(cpu ?? 0));
+      add(contributor, cpu);
+    for (const [contributor, cpu] of this.values(
+      'SELECT contributor, SUM(cpu_ms) FROM cpu_hours WHERE hour >= ? GROUP BY contributor',
+      [Math.floor(since / HOUR)],
+    ))
+      add(contributor, cpu);
+    for (const c of Object.keys(out)) out[c] = Math.round(out[c] as number);
     return out;
   }
 
@@ -590,17 +622,24 @@ export class StoreReader {
       : undefined;
   }
 
-  /** CPU ms of a contributor's attempts that ended at or after `since`, per `bucketMs` (bucket start). */
+  /**
+   * CPU ms of a contributor's attempts that ended at or after `since`, per `bucketMs` (bucket
+   * start); archived tasks' attempts to the hour.
+   */
   contributorCpuByBucket(id: string, since: number, bucketMs: number): Map<number, number> {
     const out = new Map<number, number>();
+    const add = (start: number, cpu: number) => out.set(start, (out.get(start) ?? 0) + cpu);
     for (const [bucket, cpu] of this.values(
       `SELECT CAST(ended_at AS INTEGER) / CAST(? AS INTEGER) AS bucket, SUM(cpu_ms) AS cpu
-       FROM ${ALL_ATTEMPTS} WHERE contributor = ? AND ended_at >= ? AND cpu_ms IS NOT NULL GROUP BY bucket`,
+       FROM attempts WHERE contributor = ? AND ended_at >= ? AND cpu_ms IS NOT NULL GROUP BY bucket`,
       [bucketMs, id, since],
-    )) {
-      const start = Math.floor(Number(bucket)) * bucketMs;
-      out.set(start, (out.get(start) ?? 0) + Number(cpu ?? 0));
-    }
+    ))
+      add(Math.floor(Number(bucket)) * bucketMs, Number(cpu ?? 0));
+    for (const [hour, cpu] of this.values(
+      'SELECT hour, cpu_ms FROM cpu_hours WHERE contributor = ? AND hour >= ?',
+      [id, Math.floor(since / HOUR)],
+    ))
+      add(Math.floor((Number(hour) * HOUR) / bucketMs) * bucketMs, Number(cpu));
     return out;
   }
 

@@ -36,18 +36,23 @@ const FLEET_SCHEMA = [
 ];
 
 /**
- * What is left of a succeeded task in memory once the task archive (archive.ts) holds it: its
- * attempts, slim (no logs, no error), for the figures over time (throughput, CPU donated, fair
- * share, timeline); and the blobs its outputs and logs reference, for blob retention. Migration
- * 3 → 4 adds them.
+ * What is left in memory of succeeded tasks once the task archive (archive.ts) holds them: the
+ * figures over time (succeeded attempts and busy time per minute and user: throughput and fair
+ * share; CPU per hour and contributor: CPU donated), slim copies of the newest archived attempts
+ * (the timeline), and the blobs archived tasks reference (blob retention). Migration 3 → 4 adds them.
  */
 const ARCHIVE_SCHEMA = [
-  `CREATE TABLE IF NOT EXISTS attempt_log (
+  `CREATE TABLE IF NOT EXISTS usage_minutes (
+    minute INTEGER NOT NULL, user TEXT NOT NULL, succeeded INTEGER NOT NULL, busy_ms REAL NOT NULL,
+    PRIMARY KEY (minute, user)) WITHOUT ROWID`,
+  `CREATE TABLE IF NOT EXISTS cpu_hours (
+    hour INTEGER NOT NULL, contributor TEXT NOT NULL, cpu_ms REAL NOT NULL,
+    PRIMARY KEY (hour, contributor)) WITHOUT ROWID`,
+  `CREATE TABLE IF NOT EXISTS recent_attempts (
     id TEXT NOT NULL, job_id TEXT NOT NULL, idx INTEGER NOT NULL, number INTEGER NOT NULL,
     contributor TEXT, state TEXT NOT NULL, assigned_at INTEGER NOT NULL, ended_at INTEGER,
-    wall_ms REAL, cpu_ms REAL)`,
-  `CREATE INDEX IF NOT EXISTS attempt_log_by_end ON attempt_log (ended_at)`,
-  `CREATE INDEX IF NOT EXISTS attempt_log_by_job ON attempt_log (job_id)`,
+    wall_ms REAL)`,
+  `CREATE INDEX IF NOT EXISTS recent_attempts_by_job ON recent_attempts (job_id)`,
   `CREATE TABLE IF NOT EXISTS job_blobs (
     job_id TEXT NOT NULL, sha256 TEXT NOT NULL, PRIMARY KEY (job_id, sha256)) WITHOUT ROWID`,
 ];
@@ -128,7 +133,8 @@ export const MIGRATIONS: ((db: Database) => void)[] = [
     for (const sql of FLEET_SCHEMA) db.run(sql);
   },
   // 3 → 4: succeeded tasks leave for the task archive; a job counts its extracted tasks itself
-  // (until now the highest task row told). Rows already there stay where they are.
+  // (until now the highest task row told). Rows already there stay where they are, and are
+  // counted in the figures from the attempts table as before.
   (db) => {
     addColumn(db, 'jobs', 'extracted', 'INTEGER NOT NULL DEFAULT 0');
     db.run(

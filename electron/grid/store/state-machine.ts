@@ -255,7 +255,7 @@ function end(db: Database, op: Extract<Op, { t: 'attempt.end' }>): ApplyResult {
   if (--task.live === 0) {
     j.open.delete(idx);
     // Succeeded, and no copy of it runs any more: it leaves memory for the archive.
-    if (task.state === 'succeeded') archiveTask(db, jobId, idx);
+    if (task.state === 'succeeded') archiveTask(db, j, jobId, idx);
   } else result.othersLive = true;
   if (result.recorded) {
     if (task.state === 'succeeded') j.succeeded++;
@@ -305,12 +305,20 @@ function endTask(
   return { recorded: false, ...(next === 'pending' ? { requeued: true } : {}) };
 }
 
+/** Archived attempts kept in memory whole (slim) for the timeline: the newest this many. */
+export const RECENT_ATTEMPTS_KEPT = 10_000;
+
+const ATTEMPT_COLUMNS =
+  'id, number, contributor, state, speculative, assigned_at, ended_at, wall_ms, cpu_ms, exit_code, error, logs';
+
 /**
- * Moves a succeeded task out of the database: its row and attempts go to the job's archive file,
- * a slim copy of each attempt to attempt_log (figures over time), the blobs it references to
- * job_blobs. The archive is written before the rows go; a replay archives it again, harmlessly.
+ * Moves a succeeded task out of the database: its row and attempts go to the job's archive file;
+ * its attempts are added to the figures over time (succeeded and busy time per minute and user,
+ * CPU per hour and contributor), a slim copy of each to recent_attempts (the timeline, newest
+ * RECENT_ATTEMPTS_KEPT), the blobs it references to job_blobs (blob retention). The archive is
+ * written before the rows go; a replay archives it again, harmlessly.
  */
-function archiveTask(db: Database, jobId: string, idx: number): void {
+function archiveTask(db: Database, j: MirrorJob, jobId: string, idx: number): void {
   const t = row(
     db,
     'SELECT input, output, attempts, failures, finished_at FROM tasks WHERE job_id = ? AND idx = ?',
@@ -318,16 +326,30 @@ function archiveTask(db: Database, jobId: string, idx: number): void {
   );
   if (!t) return;
   const tries: ArchivedAttempt[] = [];
-  const s = stmt(
-    db,
-    'SELECT id, number, contributor, state, speculative, assigned_at, ended_at, wall_ms, cpu_ms, exit_code, error, logs FROM attempts WHERE job_id = ? AND idx = ? ORDER BY assigned_at, number',
-  );
+  const s = stmt(db, `SELECT ${ATTEMPT_COLUMNS} FROM attempts WHERE job_id = ? AND idx = ?`);
   try {
     s.bind([jobId, idx]);
-    while (s.step()) tries.push(s.getAsObject() as unknown as ArchivedAttempt);
+    while (s.step()) {
+      const v = s.get();
+      tries.push({
+        id: v[0] as string,
+        number: v[1] as number,
+        contributor: v[2] as string | null,
+        state: v[3] as string,
+        speculative: v[4] as number,
+        assigned_at: v[5] as number,
+        ended_at: v[6] as number | null,
+        wall_ms: v[7] as number | null,
+        cpu_ms: v[8] as number | null,
+        exit_code: v[9] as number | null,
+        error: v[10] as string | null,
+        logs: v[11] as string | null,
+      });
+    }
   } finally {
     s.reset();
   }
+  tries.sort((a, b) => a.assigned_at - b.assigned_at || a.number - b.number);
   const line = archiveLine(
     idx,
     t.input as string,
@@ -338,19 +360,45 @@ function archiveTask(db: Database, jobId: string, idx: number): void {
     tries,
   );
   archiveOf(db).append(jobId, idx, line);
-  if (line.includes('"sha256')) {
+  if (line.includes('sha256')) {
     const shas = new Set<string>();
     for (const m of line.matchAll(/\\?"sha256\\?":\\?"([0-9a-f]{64})/g)) shas.add(m[1] as string);
     for (const sha of shas)
       run(db, 'INSERT OR IGNORE INTO job_blobs (job_id, sha256) VALUES (?, ?)', [jobId, sha]);
   }
-  run(
-    db,
-    'INSERT INTO attempt_log (id, job_id, idx, number, contributor, state, assigned_at, ended_at, wall_ms, cpu_ms) SELECT id, job_id, idx, number, contributor, state, assigned_at, ended_at, wall_ms, cpu_ms FROM attempts WHERE job_id = ? AND idx = ?',
-    [jobId, idx],
-  );
+  for (const a of tries) countAttempt(db, j.user, jobId, idx, a);
   run(db, 'DELETE FROM attempts WHERE job_id = ? AND idx = ?', [jobId, idx]);
   run(db, 'DELETE FROM tasks WHERE job_id = ? AND idx = ?', [jobId, idx]);
+}
+
+/** An archived attempt's share of the figures over time, and its slim copy for the timeline. */
+function countAttempt(db: Database, user: string, jobId: string, idx: number, a: ArchivedAttempt) {
+  const ended = a.ended_at ?? a.assigned_at;
+  run(
+    db,
+    'INSERT INTO usage_minutes (minute, user, succeeded, busy_ms) VALUES (?, ?, ?, ?) ON CONFLICT (minute, user) DO UPDATE SET succeeded = succeeded + excluded.succeeded, busy_ms = busy_ms + excluded.busy_ms',
+    [
+      Math.floor(ended / 60_000),
+      user,
+      a.state === 'succeeded' ? 1 : 0,
+      Math.max(0, ended - a.assigned_at),
+    ],
+  );
+  if (a.contributor !== null && a.cpu_ms !== null)
+    run(
+      db,
+      'INSERT INTO cpu_hours (hour, contributor, cpu_ms) VALUES (?, ?, ?) ON CONFLICT (hour, contributor) DO UPDATE SET cpu_ms = cpu_ms + excluded.cpu_ms',
+      [Math.floor(ended / 3_600_000), a.contributor, a.cpu_ms],
+    );
+  run(
+    db,
+    'INSERT INTO recent_attempts (id, job_id, idx, number, contributor, state, assigned_at, ended_at, wall_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    [a.id, jobId, idx, a.number, a.contributor, a.state, a.assigned_at, a.ended_at, a.wall_ms],
+  );
+  // Bounded: every thousandth copy, the ones beyond the newest RECENT_ATTEMPTS_KEPT go.
+  const last = db.exec('SELECT last_insert_rowid()')[0]?.values[0]?.[0] as number;
+  if (last % 1000 === 0)
+    run(db, 'DELETE FROM recent_attempts WHERE rowid <= ?', [last - RECENT_ATTEMPTS_KEPT]);
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -378,7 +426,7 @@ function deleteJob(db: Database, jobId: string): ApplyResult {
     if (a.jobId === jobId)
       throw new TransitionError(`job ${jobId} still has attempts ending: try again in a moment`);
   run(db, 'DELETE FROM attempts WHERE job_id = ?', [jobId]);
-  run(db, 'DELETE FROM attempt_log WHERE job_id = ?', [jobId]);
+  run(db, 'DELETE FROM recent_attempts WHERE job_id = ?', [jobId]);
   run(db, 'DELETE FROM job_blobs WHERE job_id = ?', [jobId]);
   run(db, 'DELETE FROM tasks WHERE job_id = ?', [jobId]);
   run(db, 'DELETE FROM jobs WHERE id = ?', [jobId]);
@@ -504,6 +552,7 @@ function transition(db: Database, op: Op): ApplyResult {
       );
       mirrorOf(db).jobs.set(j.id, {
         spec: j.spec,
+        user: j.submittedBy ?? 'owner',
         state: 'queued',
         taskCount: j.taskCount,
         extracted: 0,
