@@ -9,7 +9,10 @@ import { jobSpecSchema } from '../../../../shared/job-file.js';
 import { DurableDb } from '../../../../electron/grid/store/durable-db.js';
 import type { ApplyResult, Op } from '../../../../electron/grid/store/ops.js';
 import { StoreReader } from '../../../../electron/grid/store/reader.js';
-import { COORDINATOR_STORE } from '../../../../electron/grid/store/state-machine.js';
+import {
+  COORDINATOR_STORE,
+  RECENT_ATTEMPTS_KEPT,
+} from '../../../../electron/grid/store/state-machine.js';
 
 const FIXTURE_3 = join(import.meta.dirname, '../../../fixtures/store-format-3/store');
 const JOB = 'jarchive1';
@@ -264,9 +267,9 @@ describe('task archive', () => {
       [3, 'assigned'],
     ]);
     expect(read.jobExtracted(job)?.extracted).toBe(4);
-    expect(read.finishedTasksAfter(job, -1, 10).map((t): unknown => JSON.parse(t.output ?? 'null'))).toEqual(
-      [{ square: 0 }, { square: 1 }, null],
-    );
+    expect(
+      read.finishedTasksAfter(job, -1, 10).map((t): unknown => JSON.parse(t.output ?? 'null')),
+    ).toEqual([{ square: 0 }, { square: 1 }, null]);
     expect(read.tasks(job, { state: 'succeeded', offset: 0, limit: 10 }).map((t) => t.idx)).toEqual(
       [0, 1],
     );
@@ -288,6 +291,61 @@ describe('task archive', () => {
       output: 16,
     });
     expect(read.finishedTasksAfter(job, 1, 10).map((t) => t.idx)).toEqual([2, 4]);
+    await s.close();
+  });
+});
+
+describe('what stays in memory', () => {
+  it('keeps neither rows nor attempts of succeeded tasks, and only the newest archived attempts for the timeline', async () => {
+    const s = await open(await tmp());
+    const n = RECENT_ATTEMPTS_KEPT + 2_500;
+    const spec = jobSpecSchema.parse({
+      name: 'many',
+      runtime: 'node',
+      module: { name: 'm.mjs', sha256: 'a'.repeat(64), size: 1 },
+      tasks: { sweep: { i: { range: [0, n] } } },
+    });
+    await commit(s, {
+      t: 'job.submit',
+      job: { id: JOB, seq: 1, spec, taskCount: n, createdAt: 1 },
+    });
+    for (let idx = 0; idx < n; idx++) {
+      s.commit({
+        t: 'attempt.assign',
+        attemptId: `m${idx}`,
+        jobId: JOB,
+        idx,
+        contributorId: 'c1',
+        at: 1000 + idx,
+      });
+      s.commit({
+        t: 'attempt.end',
+        attemptId: `m${idx}`,
+        state: 'succeeded',
+        at: 1000 + idx,
+        output: idx,
+        cpuMs: 1,
+      });
+    }
+    await commit(s, { t: 'job.priority', jobId: JOB, priority: 1 });
+    const count = (table: string) =>
+      Number(s.db.exec(`SELECT COUNT(*) FROM ${table}`)[0]?.values[0]?.[0]);
+    expect({ tasks: count('tasks'), attempts: count('attempts') }).toEqual({
+      tasks: 0,
+      attempts: 0,
+    });
+    expect(count('recent_attempts')).toBeGreaterThanOrEqual(RECENT_ATTEMPTS_KEPT);
+    expect(count('recent_attempts')).toBeLessThan(RECENT_ATTEMPTS_KEPT + 1000);
+    const read = StoreReader.of(s);
+    // The newest first; every task's result is still there, and the figures count them all.
+    expect(read.timeline(0, 1)[0]?.id).toBe(`m${n - 1}`);
+    expect(read.finishedTasksAfter(JOB, n - 3, 10).map((t) => Number(t.output))).toEqual([
+      n - 2,
+      n - 1,
+    ]);
+    expect(read.tasks(JOB, { offset: 1234, limit: 1 })[0]?.output).toBe('1234');
+    expect(read.cpuByContributor(0)).toEqual({ c1: n });
+    expect(read.succeededPerMinute(0, 1e9).reduce((sum, m) => sum + m.n, 0)).toBe(n);
     await s.close();
   });
 });
