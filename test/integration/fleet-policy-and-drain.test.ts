@@ -236,6 +236,21 @@ describe('fleet policy, locks and drain', () => {
     });
     const drain = await admin(['contributors', 'drain', '--group', 'lab', '--reason', 'patching']);
     expect(drain.code, drain.stderr).toBe(0);
+    // Whatever happens below, the lab is resumed after: the next tests (and a retry) need it.
+    try {
+      await drainedThenResumed(id, lab1, lab2, office, labIds);
+    } finally {
+      await admin(['contributors', 'resume', '--group', 'lab']);
+    }
+  });
+
+  async function drainedThenResumed(
+    id: string,
+    lab1: Machine,
+    lab2: Machine,
+    office: Machine,
+    labIds: Set<string>,
+  ): Promise<void> {
     // When the coordinator took the drain (its own clock, as the attempts' times are).
     const drainedAt = (
       await (
@@ -282,7 +297,7 @@ describe('fleet policy, locks and drain', () => {
       .filter((a) => labIds.has(a.contributorId ?? ''));
     expect(onLab.length).toBeGreaterThan(0);
     expect((await byId()).get(lab1.id)?.fleet ?? null).toBe(null);
-  });
+  }
 
   it('a remote pause shows on the machine with who and why; every change is in the audit log', async () => {
     const office = machines[2]!;
@@ -321,7 +336,19 @@ describe('fleet policy, locks and drain', () => {
     expect(pause.code, pause.stderr).toBe(0);
     // A new machine tagged office comes up after the pause: it is paused from its first contact
     // and takes nothing of a job the others would run.
-    const late = await cluster.startContributor('office-late', 1, ['--tags', 'office']);
+    const late = await cluster.startContributor(`office-late-${Date.now()}`, 1, [
+      '--tags',
+      'office',
+    ]);
+    try {
+      await pausedGroupTakesLateJoiner(late);
+    } finally {
+      await admin(['contributors', 'resume', '--group', 'office']);
+      await cluster.kill(late, 'SIGTERM');
+    }
+  });
+
+  async function pausedGroupTakesLateJoiner(late: Proc): Promise<void> {
     const lateId = /contributor (\S+) serving/.exec(late.output())![1]!;
     await until('the late machine to show paused', 20_000, async () =>
       (await byId()).get(lateId)?.fleet === 'paused' ? true : undefined,
@@ -342,6 +369,5 @@ describe('fleet policy, locks and drain', () => {
       null,
       null,
     ]);
-    await cluster.kill(late, 'SIGTERM');
-  });
+  }
 });

@@ -396,7 +396,7 @@ function countAttempt(db: Database, user: string, jobId: string, idx: number, a:
     [a.id, jobId, idx, a.number, a.contributor, a.state, a.assigned_at, a.ended_at, a.wall_ms],
   );
   // Bounded: every thousandth copy, the ones beyond the newest RECENT_ATTEMPTS_KEPT go.
-  const last = db.exec('SELECT last_insert_rowid()')[0]?.values[0]?.[0] as number;
+  const last = row(db, 'SELECT last_insert_rowid() AS id', [])?.id as number;
   if (last % 1000 === 0)
     run(db, 'DELETE FROM recent_attempts WHERE rowid <= ?', [last - RECENT_ATTEMPTS_KEPT]);
 }
