@@ -276,9 +276,16 @@ describe('fleet policy, locks and drain', () => {
         (a.endedAt === null || a.endedAt >= drainedAt),
     );
     expect(atDrain.length).toBeGreaterThan(0);
-    // …finished there, as successes…
-    for (const a of atDrain)
-      expect(all.find((b) => b.attemptId === a.attemptId)?.state).toBe('succeeded');
+    // …finished there, as successes; one the machine held queued (prefetched) but had not
+    // started is handed back at once, to run elsewhere…
+    for (const a of atDrain) {
+      const b = all.find((x) => x.attemptId === a.attemptId);
+      if (b?.state !== 'succeeded')
+        expect(b?.error ?? '', `attempt ${a.attemptId}: ${b?.state}`).toMatch(
+          /^vacated: not started: /,
+        );
+    }
+    expect(atDrain.filter((a) => a.state === 'succeeded').length).toBeGreaterThan(0);
     // …and nothing new went to the lab after it: the office did the rest.
     const late = all.filter((a) => labIds.has(a.contributorId ?? '') && a.assignedAt >= drainedAt);
     expect(late).toEqual([]);
