@@ -235,27 +235,54 @@ function end(db: Database, op: Extract<Op, { t: 'attempt.end' }>): ApplyResult {
   // Every refusal comes before the first write (the store runs this op without a savepoint).
   if (!taskDone && j.state !== 'running' && j.state !== 'queued')
     throw new TransitionError(`job ${jobId} is ${j.state}`);
-  run(
-    db,
-    'UPDATE attempts SET state = ?, ended_at = ?, wall_ms = ?, cpu_ms = ?, exit_code = ?, error = ?, logs = ? WHERE id = ?',
-    [
-      attemptState,
-      op.at,
-      op.wallMs ?? null,
-      op.cpuMs ?? null,
-      op.exitCode ?? null,
-      duplicate ? 'duplicate result' : (op.error ?? null),
-      op.logs && Object.keys(op.logs).length > 0 ? JSON.stringify(op.logs) : null,
-      op.attemptId,
-    ],
-  );
-  const result = taskDone ? { recorded: false } : endTask(db, op, a);
+  const ended: AttemptEnd = {
+    state: attemptState,
+    ended_at: op.at,
+    wall_ms: op.wallMs ?? null,
+    cpu_ms: op.cpuMs ?? null,
+    exit_code: op.exitCode ?? null,
+    error: duplicate ? 'duplicate result' : (op.error ?? null),
+    logs: op.logs && Object.keys(op.logs).length > 0 ? JSON.stringify(op.logs) : null,
+  };
+  // The common success (no other copy of the task runs) is archived in this op: its rows are
+  // not updated first, only to be deleted.
+  const archiveNow = op.state === 'succeeded' && !taskDone && task.live === 1;
+  if (!archiveNow)
+    run(
+      db,
+      'UPDATE attempts SET state = ?, ended_at = ?, wall_ms = ?, cpu_ms = ?, exit_code = ?, error = ?, logs = ? WHERE id = ?',
+      [
+        ended.state,
+        ended.ended_at,
+        ended.wall_ms,
+        ended.cpu_ms,
+        ended.exit_code,
+        ended.error,
+        ended.logs,
+        op.attemptId,
+      ],
+    );
+  let result: ApplyResult;
+  if (taskDone) result = { recorded: false };
+  else if (archiveNow) {
+    task.state = 'succeeded';
+    result = { recorded: true };
+  } else result = endTask(db, op, a);
   // The database is written: now the mirror follows.
   mirrorOf(db).live.delete(op.attemptId);
   if (--task.live === 0) {
     j.open.delete(idx);
     // Succeeded, and no copy of it runs any more: it leaves memory for the archive.
-    if (task.state === 'succeeded') archiveTask(db, j, jobId, idx);
+    if (task.state === 'succeeded')
+      archiveTask(
+        db,
+        j,
+        jobId,
+        idx,
+        archiveNow
+          ? { attemptId: op.attemptId, ended, output: resultJson(op), finishedAt: op.at }
+          : undefined,
+      );
   } else result.othersLive = true;
   if (result.recorded) {
     if (task.state === 'succeeded') j.succeeded++;
@@ -272,14 +299,10 @@ function endTask(
   { jobId, idx, task, job: j }: ReturnType<typeof liveAttempt>,
 ): ApplyResult {
   if (op.state === 'succeeded') {
-    const output =
-      op.outputFiles && op.outputFiles.length > 0
-        ? { ...(isObject(op.output) ? op.output : { value: op.output }), files: op.outputFiles }
-        : op.output;
     run(
       db,
       "UPDATE tasks SET state = 'succeeded', output = ?, error = NULL, finished_at = ? WHERE job_id = ? AND idx = ?",
-      [JSON.stringify(output ?? null), op.at, jobId, idx],
+      [resultJson(op), op.at, jobId, idx],
     );
     task.state = 'succeeded';
     return { recorded: true };
@@ -318,7 +341,14 @@ const ATTEMPT_COLUMNS =
  * RECENT_ATTEMPTS_KEPT), the blobs it references to job_blobs (blob retention). The archive is
  * written before the rows go; a replay archives it again, harmlessly.
  */
-function archiveTask(db: Database, j: MirrorJob, jobId: string, idx: number): void {
+function archiveTask(
+  db: Database,
+  j: MirrorJob,
+  jobId: string,
+  idx: number,
+  /** The success that ends the task in this op, not written to its rows. */
+  fresh?: { attemptId: string; ended: AttemptEnd; output: string; finishedAt: number },
+): void {
   const t = row(
     db,
     'SELECT input, output, attempts, failures, finished_at FROM tasks WHERE job_id = ? AND idx = ?',
@@ -350,13 +380,17 @@ function archiveTask(db: Database, j: MirrorJob, jobId: string, idx: number): vo
     s.reset();
   }
   tries.sort((a, b) => a.assigned_at - b.assigned_at || a.number - b.number);
+  if (fresh) {
+    const i = tries.findIndex((a) => a.id === fresh.attemptId);
+    if (i >= 0) tries[i] = { ...(tries[i] as ArchivedAttempt), ...fresh.ended };
+  }
   const line = archiveLine(
     idx,
     t.input as string,
-    (t.output as string | null) ?? 'null',
+    fresh ? fresh.output : ((t.output as string | null) ?? 'null'),
     t.attempts as number,
     t.failures as number,
-    (t.finished_at as number | null) ?? null,
+    fresh ? fresh.finishedAt : ((t.finished_at as number | null) ?? null),
     tries,
   );
   archiveOf(db).append(jobId, idx, line);
@@ -400,6 +434,21 @@ function countAttempt(db: Database, user: string, jobId: string, idx: number, a:
   if (last % 1000 === 0)
     run(db, 'DELETE FROM recent_attempts WHERE rowid <= ?', [last - RECENT_ATTEMPTS_KEPT]);
 }
+
+/** A success's result as stored (JSON text): its output, with its output files if any. */
+function resultJson(op: Extract<Op, { t: 'attempt.end' }>): string {
+  const output =
+    op.outputFiles && op.outputFiles.length > 0
+      ? { ...(isObject(op.output) ? op.output : { value: op.output }), files: op.outputFiles }
+      : op.output;
+  return JSON.stringify(output ?? null);
+}
+
+/** The columns an attempt's end writes. */
+type AttemptEnd = Pick<
+  ArchivedAttempt,
+  'state' | 'ended_at' | 'wall_ms' | 'cpu_ms' | 'exit_code' | 'error' | 'logs'
+>;
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
