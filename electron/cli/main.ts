@@ -98,6 +98,11 @@ function program(setExit: (code: number) => void): Command {
     .option('--max-store-gb <gb>', 'quota of the blob store (job files, inputs, outputs)', '20')
     .option('--usage-half-life <hours>', "fair share: half-life of a user's past usage", '24')
     .option('--keep-days <days>', KEEP_DAYS_HELP)
+    .option(
+      '--joins-per-minute <n>',
+      'joins and pairing requests taken from one address per minute (more for many machines behind one NAT)',
+      '30',
+    )
     .addOption(
       new Option('--retention-every <ms>', 'look for old finished jobs this often')
         .argParser((v) => Number(v))

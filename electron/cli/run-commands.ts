@@ -65,6 +65,8 @@ export async function runCoordinator(o: {
   usageHalfLife?: string;
   /** Delete finished jobs this many days after they ended. @defaultValue unset: keep them */
   keepDays?: string;
+  /** Joins and pairing requests taken per source address and minute. @defaultValue 30 */
+  joinsPerMinute?: string;
   /** Hidden, for tests: how often old finished jobs are looked for (ms). */
   retentionEvery?: number;
   /** Hidden, for tests: frequent snapshots so crashes can land inside one. */
@@ -84,6 +86,12 @@ export async function runCoordinator(o: {
       `--usage-half-life: ${o.usageHalfLife} is not a number of hours above 0 (at most a year)`,
     );
   const keepDays = parseKeepDays(o.keepDays);
+  const joinsPerMinute = Number(o.joinsPerMinute ?? '30');
+  if (!Number.isInteger(joinsPerMinute) || joinsPerMinute < 1 || joinsPerMinute > 1_000_000)
+    throw new ColonyError(
+      'BAD_INPUT',
+      `--joins-per-minute: ${o.joinsPerMinute} is not a whole number from 1 to 1000000`,
+    );
   const mdns = mdnsOptions(o);
   const log = terminalLogger(o.logFormat);
   // The last resort: an exception nothing caught is a bug; stop with one clear line, not a trace.
@@ -109,6 +117,7 @@ export async function runCoordinator(o: {
     maxStoreBytes: Math.round(storeGb * 1024 ** 3),
     usageHalfLifeMs: Math.round(halfLifeHours * 3600_000),
     ...(keepDays !== undefined ? { keepDays } : {}),
+    rateLimit: { enrolPerMinute: joinsPerMinute },
     ...(o.retentionEvery ? { retentionEveryMs: o.retentionEvery } : {}),
   });
   const signalled = untilSignal();

@@ -27,7 +27,19 @@ export async function startCoordinatorProc(
   const t0 = performance.now();
   const proc = await spawnUntil(
     process.execPath,
-    [...nodeArgs, CLI, 'coordinator', '--data', dataDir, '--port', '0', '--no-mdns'],
+    // Every simulated machine of the load sections joins from 127.0.0.1.
+    [
+      ...nodeArgs,
+      CLI,
+      'coordinator',
+      '--data',
+      dataDir,
+      '--port',
+      '0',
+      '--no-mdns',
+      '--joins-per-minute',
+      '1000000',
+    ],
     /listening at (https?:\/\/\S+)/,
     { env: { COLONY_LOG: 'warn' }, timeoutMs: 120_000 },
   );
