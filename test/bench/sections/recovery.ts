@@ -2,7 +2,7 @@
 // journal tail of the default snapshot interval), beside the restart of an empty one.
 import { join } from 'node:path';
 import { jobSpecSchema } from '../../../shared/job-file.js';
-import { DurableDb } from '../../../electron/grid/store/durable-db.js';
+import { DEFAULT_SNAPSHOT_EVERY, DurableDb } from '../../../electron/grid/store/durable-db.js';
 import type { ApplyResult, Op } from '../../../electron/grid/store/ops.js';
 import { applyOp, COORDINATOR_STORE } from '../../../electron/grid/store/state-machine.js';
 import { withDir, type BenchContext } from '../lib/context.js';
@@ -11,7 +11,7 @@ import { rssMb } from '../lib/procs.js';
 import type { Row } from '../lib/report.js';
 
 /** Journal records a running coordinator may leave after its last snapshot (DurableDb's default). */
-const TAIL_RECORDS = 50_000;
+const TAIL_RECORDS = DEFAULT_SNAPSHOT_EVERY;
 
 function taskOps(jobId: string, idx: number, at: number): [Op, Op] {
   const attemptId = `b-${idx.toString(36)}`;

@@ -51,7 +51,7 @@ async function sweepRun(ctx: BenchContext): Promise<Row[]> {
           refs: [{ name: 'idle coordinator RSS', value: idleRss }],
           target: '< 300 MB',
           met: peak < 300,
-          note: `${r.acks.toLocaleString('en-US')} tasks done in ${(runMs / 1000).toFixed(0)} s (${Math.round(r.tasksPerS)}/s); growth ≈ ${mbPer100k.toFixed(1)} MB per 100k finished tasks (sql.js keeps the whole store in memory), see §5 for RSS with 1M finished`,
+          note: `${r.acks.toLocaleString('en-US')} tasks done in ${(runMs / 1000).toFixed(0)} s (${Math.round(r.tasksPerS)}/s); growth ≈ ${mbPer100k.toFixed(1)} MB per 100k finished tasks (while running: connections, buffers and live state; succeeded tasks go to the archive), see §5 for RSS with 1M finished`,
         },
       ];
     } finally {
