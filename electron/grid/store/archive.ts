@@ -173,8 +173,24 @@ export class TaskArchive {
     if (!f) return out;
     try {
       const entries = readIndex(f.index, from, to);
+      // Tasks archived in about the order of their indexes sit together in the file: one read
+      // of the span they cover, if it is not mostly other tasks' lines.
+      let lo = Infinity;
+      let hi = 0;
+      let wanted = 0;
+      for (const [, offset, length] of entries) {
+        lo = Math.min(lo, offset);
+        hi = Math.max(hi, offset + length);
+        wanted += length;
+      }
+      const span =
+        entries.length > 1 && hi - lo <= Math.max(4 * wanted, 65_536) && hi - lo <= 64 << 20
+          ? readSpan(f.data, lo, hi)
+          : undefined;
       for (const [idx, offset, length] of entries) {
-        const task = readRecord(f.data, offset, length, idx);
+        const task = span
+          ? parseRecord(span.subarray(offset - lo, offset - lo + length), length, idx)
+          : readRecord(f.data, offset, length, idx);
         if (task) out.set(idx, task);
       }
     } finally {
@@ -205,33 +221,6 @@ export class TaskArchive {
         start += block, block = Math.min(block * 2, 65_536)
       )
         for (const [idx] of readIndex(f.index, start, Math.min(to, start + block))) yield idx;
-    } finally {
-      f.close();
-    }
-  }
-
-  /** Every record line of a job, for scans (which blobs it references). */
-  *lines(jobId: string): Generator<string> {
-    checkJobId(jobId);
-    if (!this.dir) {
-      yield* this.memory.get(jobId)?.values() ?? [];
-      return;
-    }
-    this.flush();
-    const f = this.reader(jobId);
-    if (!f) return;
-    try {
-      const buf = Buffer.alloc(1 << 20);
-      let offset = 0;
-      let rest = '';
-      for (;;) {
-        const n = readSync(f.data, buf, 0, buf.length, offset);
-        if (n === 0) break;
-        offset += n;
-        const parts = (rest + buf.toString('utf8', 0, n)).split('\n');
-        rest = parts.pop() ?? '';
-        yield* parts.filter((l) => l !== '');
-      }
     } finally {
       f.close();
     }
@@ -398,7 +387,18 @@ function readRecord(
 ): ArchivedTask | undefined {
   if (!Number.isSafeInteger(length) || length <= 0 || length > 1 << 30) return undefined;
   const buf = Buffer.alloc(length);
-  if (readSync(fd, buf, 0, length, offset) !== length) return undefined;
+  return parseRecord(buf.subarray(0, readSync(fd, buf, 0, length, offset)), length, idx);
+}
+
+/** The bytes from `lo` to `hi` (fewer at the end of the file). */
+function readSpan(fd: number, lo: number, hi: number): Buffer {
+  const buf = Buffer.alloc(hi - lo);
+  return buf.subarray(0, readSync(fd, buf, 0, buf.length, lo));
+}
+
+/** A record read whole (`length` bytes) for task `idx`, else undefined. */
+function parseRecord(buf: Buffer, length: number, idx: number): ArchivedTask | undefined {
+  if (buf.length !== length) return undefined;
   try {
     const task = JSON.parse(buf.toString('utf8')) as ArchivedTask;
     return task.idx === idx ? task : undefined;
