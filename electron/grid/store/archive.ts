@@ -105,28 +105,36 @@ export class TaskArchive {
     p.bytes += length;
     this.pendingBytes += length;
     if (this.pendingBytes < FLUSH_BYTES) return;
-    // Never throws into the state machine: a failed write is kept and thrown by sync(), which
-    // then keeps the store from taking a snapshot that would need it (the journal still has it).
+    // Never throws into the state machine: flush() keeps the failure for sync().
     try {
       this.flush();
-    } catch (err) {
-      this.failure ??= err as Error;
+    } catch {
+      /* kept in this.failure */
     }
   }
 
-  /** Writes buffered records to their files (not yet durable: see sync). */
+  /**
+   * Writes buffered records to their files (not yet durable: see sync). A failed write is kept:
+   * from then on sync() throws, which keeps the store from taking a snapshot that would lack
+   * those records (the journal still has their ops, and a restart archives them again).
+   */
   flush(): void {
     if (this.pendingBytes === 0 && this.pending.size === 0) return;
     const pending = this.pending;
     this.pending = new Map();
     this.pendingBytes = 0;
-    for (const [jobId, p] of pending) {
-      const f = this.file(jobId);
-      const at = f.size;
-      writeAll(f.data, Buffer.from(p.lines.join('\n') + '\n'));
-      f.size += p.bytes;
-      this.writeIndex(f.index, p, at);
-      this.unsynced.add(jobId);
+    try {
+      for (const [jobId, p] of pending) {
+        const f = this.file(jobId);
+        const at = f.size;
+        writeAll(f.data, Buffer.from(p.lines.join('\n') + '\n'));
+        f.size += p.bytes;
+        this.writeIndex(f.index, p, at);
+        this.unsynced.add(jobId);
+      }
+    } catch (err) {
+      this.failure ??= err as Error;
+      throw err;
     }
   }
 
@@ -242,10 +250,19 @@ export class TaskArchive {
     rmSync(join(this.dir, `${jobId}.index`), { force: true });
   }
 
-  /** Syncs and closes every file (the archive can still be read and written afterwards). */
+  /** Syncs (unless a write failed) and closes every file; it can still be read and written after. */
   close(): void {
-    if (this.dir) this.sync();
-    for (const jobId of [...this.open.keys()]) this.closeJob(jobId);
+    try {
+      // After a failed write there is nothing sound to sync: the journal has those ops.
+      if (this.dir && !this.failure) this.sync();
+    } finally {
+      for (const jobId of [...this.open.keys()]) {
+        const f = this.open.get(jobId) as OpenJob;
+        this.open.delete(jobId);
+        closeSync(f.data);
+        closeSync(f.index);
+      }
+    }
   }
 
   private file(jobId: string): OpenJob {

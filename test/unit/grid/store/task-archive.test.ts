@@ -1,7 +1,7 @@
 // Succeeded tasks leave the in-memory database for per-job archive files: the tables hold only what
 // is live, failed or cancelled, and every read (task pages, results, attempts, figures, blobs)
 // answers as if nothing had moved, across restarts, replays, retries, deletes and old stores.
-import { cp, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -347,5 +347,28 @@ describe('what stays in memory', () => {
     expect(read.cpuByContributor(0)).toEqual({ c1: n });
     expect(read.succeededPerMinute(0, 1e9).reduce((sum, m) => sum + m.n, 0)).toBe(n);
     await s.close();
+  });
+});
+
+describe('a failed archive write', () => {
+  it('is never forgotten: sync throws from then on, and the store takes no snapshot without it', async () => {
+    const dir = await tmp();
+    // The archive's folder cannot be made: a file is in its place.
+    await writeFile(join(dir, 'archive'), 'not a folder');
+    const s = await open(dir);
+    await runJob(s);
+    await end(s, 'a4s', 'succeeded', 60_140);
+    // A read writes the buffered records out first: that fails, and says so.
+    expect(() => StoreReader.of(s).tasks(JOB, { offset: 0, limit: 10 })).toThrow();
+    // The snapshot that would drop the archived rows is refused; the journal keeps every op.
+    await expect(s.snapshot()).rejects.toThrow();
+    await expect(s.snapshot()).rejects.toThrow();
+    expect((await readdir(dir)).filter((f) => f.startsWith('snapshot-'))).toEqual([]);
+    await s.close();
+    // Once the disk is fixed, a restart archives them again from the journal.
+    await rm(join(dir, 'archive'));
+    const again = await open(dir);
+    expect(readAll(again)).toEqual(EXPECTED);
+    await again.close();
   });
 });
